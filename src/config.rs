@@ -1,0 +1,196 @@
+//! The builder and the one verb: read the machine and cargo's settings, decide, print.
+
+use crate::assess::{self, LinkersOnPath, Workload};
+use crate::env::Env;
+use crate::options::{read_options, Policy};
+use crate::output::{self, Capabilities};
+use crate::probe::{self, fs::SystemRoot};
+use crate::settings::read_settings;
+use crate::Report;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// The check, configured. `Config::new().check()` is [`check()`](crate::check).
+///
+/// Environment variables override what is set here (see the crate docs), so CI can tighten or
+/// loosen a build without touching `build.rs`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    policy: Policy,
+    cargo_directives: bool,
+    workload: Workload,
+    memory: Option<u64>,
+    min_memory: Option<u64>,
+    profile: Option<String>,
+    verbose: bool,
+    system_root: PathBuf,
+    env: Vec<(String, Option<OsString>)>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::new()
+    }
+}
+
+impl Config {
+    /// The defaults: warn, print directives, the polars reference workload, the real machine.
+    pub fn new() -> Config {
+        Config {
+            policy: Policy::Warn,
+            cargo_directives: true,
+            workload: Workload::polars(),
+            memory: None,
+            min_memory: None,
+            profile: None,
+            verbose: false,
+            system_root: PathBuf::from("/"),
+            env: Vec::new(),
+        }
+    }
+
+    /// What to do when memory is short (`LOWMEM_BUILD=off|warn|deny` overrides it).
+    pub fn policy(&mut self, policy: Policy) -> &mut Config {
+        self.policy = policy;
+        self
+    }
+
+    /// Whether to print cargo directives (default `true`). With `false`, `check` only returns the
+    /// report: for tests and tools. Deny never exits then; see [`Report::fails`].
+    pub fn cargo_directives(&mut self, print: bool) -> &mut Config {
+        self.cargo_directives = print;
+        self
+    }
+
+    /// The cost figures of the build being checked, when you know them better than the polars
+    /// reference (see [`Workload::scaled`]).
+    pub fn workload(&mut self, workload: Workload) -> &mut Config {
+        self.workload = workload;
+        self
+    }
+
+    /// Pretend this budget in bytes (`LOWMEM_BUILD_MEMORY` overrides it).
+    pub fn memory(&mut self, bytes: u64) -> &mut Config {
+        self.memory = Some(bytes);
+        self
+    }
+
+    /// Treat a budget below this many bytes as `critical` (`LOWMEM_BUILD_MIN_MEMORY` overrides it).
+    pub fn min_memory(&mut self, bytes: u64) -> &mut Config {
+        self.min_memory = Some(bytes);
+        self
+    }
+
+    /// The profile to assume outside a build script (default `dev`). Inside one, cargo's wins.
+    pub fn profile(&mut self, name: &str) -> &mut Config {
+        self.profile = Some(name.to_string());
+        self
+    }
+
+    /// Print the whole report even when all is fine (`LOWMEM_BUILD_VERBOSE` overrides it).
+    pub fn verbose(&mut self, verbose: bool) -> &mut Config {
+        self.verbose = verbose;
+        self
+    }
+
+    /// Read /proc and /sys under `root` instead of `/`: for tests on fixture trees and tools.
+    pub fn system_root(&mut self, root: impl AsRef<Path>) -> &mut Config {
+        self.system_root = root.as_ref().to_path_buf();
+        self
+    }
+
+    /// Set (`Some`) or remove (`None`) an environment variable for this check only, as if the
+    /// process had it: for tests and tools.
+    pub fn env_var(&mut self, key: &str, value: Option<&str>) -> &mut Config {
+        self.env.push((key.to_string(), value.map(OsString::from)));
+        self
+    }
+
+    /// Runs the check: probes memory, reads the settings, assesses, and (unless
+    /// `cargo_directives(false)`) prints the directives. In deny mode with memory short it fails
+    /// the build: with `cargo::error` where cargo has it (the build script goes on and cargo
+    /// fails after it), else by printing the error and exiting with status 1.
+    pub fn check(&self) -> Report {
+        let env = Env::process(&self.env);
+        let report = self.assess(&env);
+        if self.cargo_directives {
+            let caps = capabilities(&env, &report);
+            let files = report.settings.files_read.clone();
+            let output = output::directives(&report, &env.watched(), &files, caps);
+            output::emit(&output);
+        }
+        report
+    }
+
+    /// Everything but printing.
+    fn assess(&self, env: &Env) -> Report {
+        let options = read_options(env);
+        let policy = options.policy.unwrap_or(self.policy);
+        let verbose = options.verbose.unwrap_or(self.verbose);
+        let mut memory = probe::probe(&SystemRoot::new(&self.system_root));
+        if let Some(bytes) = options.memory.or(self.memory) {
+            memory = memory.with_budget_override(bytes);
+        }
+        let settings = read_settings(env, self.profile.as_deref());
+        let knobs = assess::Knobs::from_settings(&settings);
+        let min_memory = options.min_memory.or(self.min_memory);
+        let verdict = assess::assess(&self.workload, &knobs, memory.budget, min_memory);
+        let advice = match memory.budget {
+            Some(budget) if verdict.tier != assess::Tier::Ok => {
+                assess::advise(&self.workload, &settings, budget, linkers_on_path(env))
+            }
+            _ => Vec::new(),
+        };
+        Report {
+            memory,
+            settings,
+            workload: self.workload.clone(),
+            estimate: verdict.estimate,
+            tier: verdict.tier,
+            jobs_hint: verdict.jobs_hint,
+            advice,
+            policy,
+            verbose,
+            problems: options.problems,
+        }
+    }
+}
+
+/// What the running cargo accepts. The cargo version is asked (`$CARGO -V`) only when the build
+/// must fail, the one case where it matters more than rustc's version, which usually matches.
+fn capabilities(env: &Env, report: &Report) -> Capabilities {
+    let rustc_minor = report.settings.rustc.as_ref().map(|r| r.minor);
+    let cargo_minor = if report.fails() {
+        cargo_minor(env).or(rustc_minor)
+    } else {
+        rustc_minor
+    };
+    Capabilities::new(cargo_minor, report.settings.caller_rust_version)
+}
+
+fn cargo_minor(env: &Env) -> Option<u32> {
+    let mut command = Command::new(env.text("CARGO")?);
+    command.arg("-V");
+    let done = crate::process::run(command, Duration::from_secs(10)).ok()?;
+    // "cargo 1.95.0 (f2d3ce0bd 2026-03-21)"
+    let version = done.stdout.split_whitespace().nth(1)?;
+    version.split('.').nth(1)?.parse().ok()
+}
+
+/// Whether mold or lld can be found on PATH, for the linker advice.
+fn linkers_on_path(env: &Env) -> LinkersOnPath {
+    let dirs: Vec<PathBuf> = env
+        .get_os("PATH")
+        .map(|p| std::env::split_paths(p).collect())
+        .unwrap_or_default();
+    let found = |names: &[&str]| {
+        dirs.iter()
+            .any(|d| names.iter().any(|n| d.join(n).is_file()))
+    };
+    LinkersOnPath {
+        mold: found(&["mold"]),
+        lld: found(&["ld.lld", "lld"]),
+    }
+}

@@ -1,0 +1,154 @@
+//! Turning a report into cargo directives, written so that they never break the caller: the
+//! single-colon form for every key it has, `cargo::error` and check-cfg only where the running
+//! cargo and the caller's `rust-version` accept them.
+
+use crate::assess::Tier;
+use crate::options::Policy;
+use crate::Report;
+use std::path::PathBuf;
+
+/// The prefix of every message, so users can tell where a warning comes from.
+const TAG: &str = "lowmem_build: ";
+
+/// What the running cargo and the caller accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Capabilities {
+    /// `cargo:rustc-check-cfg` (cargo 1.80+; older cargo warns about it).
+    pub(crate) check_cfg: bool,
+    /// `cargo::error=` (cargo 1.84+, and only when the caller's rust-version is 1.77+ or unset,
+    /// since cargo rejects `cargo::` from packages declaring an older one).
+    pub(crate) error_directive: bool,
+}
+
+impl Capabilities {
+    /// From the cargo minor version (when known) and the caller's declared rust-version.
+    pub(crate) fn new(cargo_minor: Option<u32>, caller_rust_version: Option<(u32, u32)>) -> Self {
+        let caller_allows_double_colon = caller_rust_version.map_or(true, |v| v >= (1, 77));
+        Capabilities {
+            check_cfg: cargo_minor.map_or(true, |m| m >= 80),
+            error_directive: cargo_minor.is_some_and(|m| m >= 84) && caller_allows_double_colon,
+        }
+    }
+}
+
+/// What to print: stdout lines, and when the build must fail without `cargo::error`, the lines
+/// for stderr before exiting with status 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Output {
+    pub(crate) stdout: Vec<String>,
+    pub(crate) exit_with: Option<Vec<String>>,
+}
+
+/// Cargo keeps one line per directive and drops what follows an embedded newline.
+fn one_line(text: &str) -> String {
+    text.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The directives for `report`. `watched` are the variables read (for `rerun-if-env-changed`),
+/// `files` the manifests and config files read (for `rerun-if-changed`).
+pub(crate) fn directives(
+    report: &Report,
+    watched: &[String],
+    files: &[PathBuf],
+    caps: Capabilities,
+) -> Output {
+    let mut out = Vec::new();
+    let warn = |out: &mut Vec<String>, text: &str| {
+        out.push(format!("cargo:warning={TAG}{}", one_line(text)))
+    };
+
+    for problem in &report.problems {
+        warn(&mut out, problem);
+    }
+    if report.verbose {
+        warn(&mut out, &report.headline());
+        for line in report.to_string().lines() {
+            warn(&mut out, line);
+        }
+    }
+
+    let fails = report.fails();
+    let mut exit_with = None;
+    let mut message = vec![report.headline()];
+    message.extend(
+        report
+            .advice
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("fix {}: {a}", i + 1)),
+    );
+    if fails {
+        message.push("this build fails because LOWMEM_BUILD=deny or Policy::Deny is set; LOWMEM_BUILD=warn lets it go on".to_string());
+        if caps.error_directive {
+            out.extend(
+                message
+                    .iter()
+                    .map(|m| format!("cargo::error={TAG}{}", one_line(m))),
+            );
+        } else {
+            exit_with = Some(
+                message
+                    .iter()
+                    .map(|m| format!("error: {TAG}{}", one_line(m)))
+                    .collect(),
+            );
+        }
+    } else if report.policy != Policy::Off && report.tier != Tier::Ok && !report.verbose {
+        for line in &message {
+            warn(&mut out, line);
+        }
+    }
+
+    out.push(format!("cargo:rustc-env=LOWMEM_BUILD_TIER={}", report.tier));
+    out.push(format!(
+        "cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB={}",
+        report.budget_mib()
+    ));
+    out.push(format!(
+        "cargo:rustc-env=LOWMEM_BUILD_JOBS_HINT={}",
+        report.jobs_hint
+    ));
+    if caps.check_cfg {
+        out.push("cargo:rustc-check-cfg=cfg(lowmem)".to_string());
+    }
+    if report.tier.is_short() {
+        out.push("cargo:rustc-cfg=lowmem".to_string());
+    }
+    for var in watched {
+        out.push(format!("cargo:rerun-if-env-changed={var}"));
+    }
+    for file in files {
+        out.push(format!("cargo:rerun-if-changed={}", file.display()));
+    }
+    Output {
+        stdout: out,
+        exit_with,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_follow_cargo_and_the_callers_rust_version() {
+        let c = Capabilities::new(Some(95), Some((1, 70)));
+        assert!(c.check_cfg && !c.error_directive);
+        let c = Capabilities::new(Some(95), Some((1, 77)));
+        assert!(c.error_directive);
+        let c = Capabilities::new(Some(83), None);
+        assert!(c.check_cfg && !c.error_directive);
+        let c = Capabilities::new(Some(79), None);
+        assert!(!c.check_cfg);
+        assert!(Capabilities::new(None, None).check_cfg);
+    }
+
+    #[test]
+    fn one_line_drops_newlines() {
+        assert_eq!(one_line("a\nb\r\n c "), "a b c");
+    }
+}

@@ -1,0 +1,249 @@
+//! The report: everything one check found and decided, as plain data, and its human summary.
+
+use crate::assess::{Advice, Estimate, Phase, Tier, Workload};
+use crate::options::Policy;
+use crate::probe::{BudgetSource, MemorySnapshot};
+use crate::settings::BuildSettings;
+use crate::size::{to_mib, Bytes};
+use std::fmt;
+
+/// What [`Config::check`](crate::Config::check) found and decided.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Report {
+    /// The machine's memory and the budget.
+    pub memory: MemorySnapshot,
+    /// The build settings in effect.
+    pub settings: BuildSettings,
+    /// The cost figures the estimate scales.
+    pub workload: Workload,
+    /// What the build is expected to need.
+    pub estimate: Estimate,
+    /// How the budget compares with the estimate.
+    pub tier: Tier,
+    /// The most parallel jobs that fit the budget with the current settings (the current number
+    /// when memory is unknown).
+    pub jobs_hint: u32,
+    /// The fixes, best first; empty when the tier is `ok`.
+    pub advice: Vec<Advice>,
+    /// The policy in force (after `LOWMEM_BUILD`).
+    pub policy: Policy,
+    /// Whether everything is printed (`LOWMEM_BUILD_VERBOSE`).
+    pub verbose: bool,
+    /// Problems with the user's knobs, one line each (always shown).
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// Whether the policy fails this build: deny, and the tier is `low` or `critical`.
+    pub fn fails(&self) -> bool {
+        self.policy == Policy::Deny && self.tier.is_short()
+    }
+
+    /// The budget in MiB (0 when unknown), as `LOWMEM_BUILD_BUDGET_MB` carries it.
+    pub fn budget_mib(&self) -> u64 {
+        self.memory.budget.map_or(0, to_mib)
+    }
+
+    /// One line: tier, budget and what bounded it, the estimate and where its peak is.
+    pub fn headline(&self) -> String {
+        let s = &self.settings;
+        let phase = match self.estimate.phase {
+            Phase::Compile => "compiling the largest crate",
+            Phase::Link => "the final link",
+        };
+        let budget = match self.memory.budget {
+            Some(b) => format!(
+                "{} ({})",
+                Bytes(b),
+                describe_source(&self.memory.bounded_by)
+            ),
+            None => "unknown".to_string(),
+        };
+        let verdict = match self.tier {
+            Tier::Ok => "memory is sufficient",
+            Tier::Tight => "memory is TIGHT",
+            Tier::Low => "memory is LOW, rustc or the linker may be killed (SIGKILL)",
+            Tier::Critical => {
+                "memory is CRITICAL, expect rustc or the linker to be killed (SIGKILL)"
+            }
+        };
+        format!(
+            "{verdict}: budget {budget}, estimated peak {} in {phase} (profile {}, jobs {}, debug {}, codegen-units {})",
+            Bytes(self.estimate.peak),
+            s.profile,
+            s.jobs.value,
+            s.debuginfo.value,
+            s.codegen_units.value,
+        )
+    }
+
+    /// The probe and settings problems (unreadable files, odd values), one line each.
+    pub fn diagnostics(&self) -> impl Iterator<Item = &String> {
+        self.memory.problems.iter().chain(&self.settings.problems)
+    }
+}
+
+fn describe_source(source: &BudgetSource) -> String {
+    match source {
+        BudgetSource::Available => "available memory".to_string(),
+        BudgetSource::AvailableEstimate => "free + cached memory".to_string(),
+        BudgetSource::Cgroup(limit) => format!(
+            "cgroup {} {} of {}",
+            limit.file,
+            Bytes(limit.bytes),
+            limit.cgroup
+        ),
+        BudgetSource::Override => "LOWMEM_BUILD_MEMORY".to_string(),
+        BudgetSource::Unknown => "unknown".to_string(),
+    }
+}
+
+fn opt_bytes(value: Option<u64>) -> String {
+    value.map_or_else(|| "unknown".to_string(), |b| Bytes(b).to_string())
+}
+
+impl fmt::Display for Report {
+    /// The human summary: one `name  value` row per fact, then the fixes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.memory;
+        let s = &self.settings;
+        let row = |f: &mut fmt::Formatter<'_>, name: &str, value: String| {
+            writeln!(f, "{name:<18}{value}")
+        };
+        row(f, "tier", self.tier.to_string())?;
+        row(
+            f,
+            "budget",
+            match m.budget {
+                Some(b) => format!("{} ({})", Bytes(b), describe_source(&m.bounded_by)),
+                None => "unknown".to_string(),
+            },
+        )?;
+        row(f, "memory total", opt_bytes(m.total))?;
+        row(f, "memory available", opt_bytes(m.available))?;
+        row(
+            f,
+            "swap",
+            format!(
+                "{} free of {}",
+                opt_bytes(m.swap_free),
+                opt_bytes(m.swap_total)
+            ),
+        )?;
+        match &m.cgroup {
+            Some(cg) => {
+                let limit = |l: &Option<crate::CgroupLimit>| match l {
+                    Some(l) => format!("{} ({} of {})", Bytes(l.bytes), l.file, l.cgroup),
+                    None => "none".to_string(),
+                };
+                row(f, "cgroup", format!("v{} {}", cg.version, cg.path))?;
+                row(f, "cgroup limit", limit(&cg.limit))?;
+                row(f, "cgroup soft limit", limit(&cg.soft_limit))?;
+                row(
+                    f,
+                    "cgroup usage",
+                    format!(
+                        "{} ({} inactive file)",
+                        opt_bytes(cg.usage),
+                        opt_bytes(cg.inactive_file)
+                    ),
+                )?;
+                row(
+                    f,
+                    "cgroup headroom",
+                    match (&cg.headroom, &cg.binding) {
+                        (Some(room), Some(l)) => {
+                            format!("{} (under {} of {})", Bytes(*room), l.file, l.cgroup)
+                        }
+                        _ => "no limit".to_string(),
+                    },
+                )?;
+            }
+            None => row(f, "cgroup", "no memory cgroup".to_string())?,
+        }
+        row(
+            f,
+            "estimated peak",
+            format!(
+                "{} in {} (compile {}, link {})",
+                Bytes(self.estimate.peak),
+                match self.estimate.phase {
+                    Phase::Compile => "compile",
+                    Phase::Link => "the final link",
+                },
+                Bytes(self.estimate.compile),
+                Bytes(self.estimate.link)
+            ),
+        )?;
+        row(f, "estimated from", self.workload.name.clone())?;
+        for assumption in &self.estimate.assumptions {
+            row(f, "assumed", assumption.to_string())?;
+        }
+        row(f, "safe jobs", self.jobs_hint.to_string())?;
+        row(
+            f,
+            "profile",
+            format!(
+                "{}{}",
+                s.profile,
+                if s.in_build_script {
+                    ""
+                } else {
+                    " (assumed: not in a build script)"
+                }
+            ),
+        )?;
+        row(f, "target", s.target.clone())?;
+        row(
+            f,
+            "rustc",
+            s.rustc
+                .as_ref()
+                .map_or_else(|| "unknown".to_string(), |r| r.to_string()),
+        )?;
+        row(f, "jobs", format!("{} ({})", s.jobs.value, s.jobs.origin))?;
+        row(
+            f,
+            "opt-level",
+            format!("{} ({})", s.opt_level.value, s.opt_level.origin),
+        )?;
+        row(
+            f,
+            "debug",
+            format!("{} ({})", s.debuginfo.value, s.debuginfo.origin),
+        )?;
+        row(
+            f,
+            "codegen-units",
+            format!("{} ({})", s.codegen_units.value, s.codegen_units.origin),
+        )?;
+        row(f, "lto", format!("{} ({})", s.lto.value, s.lto.origin))?;
+        row(
+            f,
+            "incremental",
+            format!("{} ({})", s.incremental.value, s.incremental.origin),
+        )?;
+        row(
+            f,
+            "split-debuginfo",
+            format!("{} ({})", s.split_debuginfo.value, s.split_debuginfo.origin),
+        )?;
+        row(
+            f,
+            "linker",
+            format!("{} ({})", s.linker.value, s.linker.origin),
+        )?;
+        if let Some(threads) = s.threads {
+            row(f, "-Z threads", threads.to_string())?;
+        }
+        row(f, "policy", self.policy.to_string())?;
+        for (i, advice) in self.advice.iter().enumerate() {
+            row(f, &format!("fix {}", i + 1), advice.to_string())?;
+        }
+        for problem in self.problems.iter().chain(self.diagnostics()) {
+            row(f, "note", problem.clone())?;
+        }
+        Ok(())
+    }
+}

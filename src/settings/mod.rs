@@ -1,0 +1,282 @@
+//! The build settings in effect: cargo's environment, rustflags, the workspace's `[profile.*]`
+//! tables and `.cargo/config.toml`, merged in cargo's order of precedence.
+
+mod discover;
+mod profile;
+mod read;
+pub(crate) mod rustc;
+pub(crate) mod rustflags;
+pub(crate) mod toml;
+
+pub(crate) use read::read_settings;
+pub use rustc::RustcVersion;
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Debuginfo level, as `debug` in a profile or `-C debuginfo`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Debuginfo {
+    /// `debug = 0` / `false` / `"none"`.
+    None,
+    /// `"line-directives-only"`.
+    LineDirectivesOnly,
+    /// `"line-tables-only"` (cargo 1.71+): enough for backtraces.
+    LineTablesOnly,
+    /// `debug = 1` / `"limited"`.
+    Limited,
+    /// `debug = 2` / `true` / `"full"`: the dev default.
+    Full,
+}
+
+impl Debuginfo {
+    /// Parses the forms cargo and rustc accept (`0`, `false`, `none`, `1`, `limited`,
+    /// `line-tables-only`, `line-directives-only`, `2`, `true`, `full`).
+    pub(crate) fn parse(text: &str) -> Option<Debuginfo> {
+        Some(match text.trim() {
+            "0" | "false" | "none" => Debuginfo::None,
+            "line-directives-only" => Debuginfo::LineDirectivesOnly,
+            "line-tables-only" => Debuginfo::LineTablesOnly,
+            "1" | "limited" => Debuginfo::Limited,
+            "2" | "true" | "full" => Debuginfo::Full,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Debuginfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Debuginfo::None => "0",
+            Debuginfo::LineDirectivesOnly => "line-directives-only",
+            Debuginfo::LineTablesOnly => "line-tables-only",
+            Debuginfo::Limited => "1 (limited)",
+            Debuginfo::Full => "2 (full)",
+        })
+    }
+}
+
+/// Link-time optimisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lto {
+    /// `lto = false` (thin-local, the default) or `"off"`.
+    Off,
+    /// `lto = "thin"`.
+    Thin,
+    /// `lto = true` / `"fat"`: the whole program in one LLVM module at link time.
+    Fat,
+}
+
+impl Lto {
+    /// Parses profile and `-C lto` values.
+    pub(crate) fn parse(text: &str) -> Option<Lto> {
+        Some(match text.trim() {
+            "false" | "off" | "no" | "n" => Lto::Off,
+            "thin" => Lto::Thin,
+            "true" | "fat" | "yes" | "y" => Lto::Fat,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Lto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Lto::Off => "off",
+            Lto::Thin => "thin",
+            Lto::Fat => "fat",
+        })
+    }
+}
+
+/// Which linker does the final link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Linker {
+    /// rust-lld, the default on x86_64-unknown-linux-gnu since Rust 1.90.
+    RustLld,
+    /// LLVM's lld.
+    Lld,
+    /// mold.
+    Mold,
+    /// GNU gold.
+    Gold,
+    /// GNU ld (bfd), what `cc` uses on most Linux systems.
+    Bfd,
+    /// The platform's own linker (ld64 on macOS, link.exe on Windows).
+    Platform,
+    /// Something else, by name.
+    Other(String),
+}
+
+impl Linker {
+    /// Whether this linker is already a lean one (lld or mold).
+    pub fn is_lean(&self) -> bool {
+        matches!(self, Linker::RustLld | Linker::Lld | Linker::Mold)
+    }
+
+    /// Names a linker from a `-fuse-ld=` value or a linker path.
+    pub(crate) fn from_name(name: &str) -> Option<Linker> {
+        let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+        Some(if file.contains("mold") {
+            Linker::Mold
+        } else if file.contains("rust-lld") {
+            Linker::RustLld
+        } else if file.contains("lld") {
+            Linker::Lld
+        } else if file.contains("gold") {
+            Linker::Gold
+        } else if file == "bfd" || file.contains("ld.bfd") {
+            Linker::Bfd
+        } else {
+            return None;
+        })
+    }
+}
+
+impl fmt::Display for Linker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Linker::RustLld => f.write_str("rust-lld"),
+            Linker::Lld => f.write_str("lld"),
+            Linker::Mold => f.write_str("mold"),
+            Linker::Gold => f.write_str("gold"),
+            Linker::Bfd => f.write_str("GNU ld (bfd)"),
+            Linker::Platform => f.write_str("platform default"),
+            Linker::Other(name) => f.write_str(name),
+        }
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// Cargo's built-in default for the named profile.
+    Default(String),
+    /// A manifest's table, e.g. `[profile.dev]` of `/ws/Cargo.toml`.
+    Manifest(PathBuf, String),
+    /// A cargo config file's table.
+    Config(PathBuf, String),
+    /// An environment variable.
+    Env(String),
+    /// `CARGO_ENCODED_RUSTFLAGS` (RUSTFLAGS, `build.rustflags`).
+    Rustflags,
+    /// A variable cargo sets for build scripts (`NUM_JOBS`, `DEBUG`, `OPT_LEVEL`).
+    Cargo(&'static str),
+    /// Not in a build script, and nothing said otherwise: a guess.
+    Assumed,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default(profile) => write!(f, "default of {profile}"),
+            Origin::Manifest(path, table) | Origin::Config(path, table) => {
+                write!(f, "{table} in {}", path.display())
+            }
+            Origin::Env(var) => write!(f, "{var}"),
+            Origin::Rustflags => f.write_str("rustflags"),
+            Origin::Cargo(var) => write!(f, "{var} from cargo"),
+            Origin::Assumed => f.write_str("assumed"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting<T> {
+    /// The value in effect.
+    pub value: T,
+    /// Where it came from.
+    pub origin: Origin,
+}
+
+impl<T> Setting<T> {
+    pub(crate) fn new(value: T, origin: Origin) -> Setting<T> {
+        Setting { value, origin }
+    }
+}
+
+/// The settings that decide how much memory the build needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BuildSettings {
+    /// Whether cargo's build-script environment was present (else values are defaults).
+    pub in_build_script: bool,
+    /// The cargo profile: `dev`, `release`, or a custom name.
+    pub profile: String,
+    /// The target triple.
+    pub target: String,
+    /// The host triple.
+    pub host: String,
+    /// Parallel jobs.
+    pub jobs: Setting<u32>,
+    /// Optimisation level (`0`-`3`, `s`, `z`).
+    pub opt_level: Setting<String>,
+    /// Debuginfo of the heavy crates (dependencies: `[profile.*.package."*"]` counts).
+    pub debuginfo: Setting<Debuginfo>,
+    /// Codegen units of the heavy crates.
+    pub codegen_units: Setting<u32>,
+    /// Link-time optimisation.
+    pub lto: Setting<Lto>,
+    /// Incremental compilation.
+    pub incremental: Setting<bool>,
+    /// `split-debuginfo` (`off`, `packed`, `unpacked`), as given or the platform default.
+    pub split_debuginfo: Setting<String>,
+    /// The linker of the final link.
+    pub linker: Setting<Linker>,
+    /// `-Z threads=N` (parallel front end), when given.
+    pub threads: Option<u32>,
+    /// The compiler's version, when `rustc -vV` answered.
+    pub rustc: Option<RustcVersion>,
+    /// The calling package's `rust-version`, when declared.
+    pub caller_rust_version: Option<(u32, u32)>,
+    /// The calling package's manifest directory.
+    pub manifest_dir: Option<PathBuf>,
+    /// Manifests and config files read, for `rerun-if-changed`.
+    pub files_read: Vec<PathBuf>,
+    /// What could not be read or understood, one line each.
+    pub problems: Vec<String>,
+}
+
+impl BuildSettings {
+    /// The `CARGO_PROFILE_<NAME>_` prefix for this profile's variables.
+    pub fn profile_env_prefix(&self) -> String {
+        format!("CARGO_PROFILE_{}_", env_name(&self.profile))
+    }
+}
+
+/// A profile or key name as cargo spells it in variables: upper case, `-` as `_`.
+pub(crate) fn env_name(name: &str) -> String {
+    name.to_ascii_uppercase().replace('-', "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debuginfo_forms() {
+        assert_eq!(Debuginfo::parse("false"), Some(Debuginfo::None));
+        assert_eq!(
+            Debuginfo::parse("line-tables-only"),
+            Some(Debuginfo::LineTablesOnly)
+        );
+        assert_eq!(Debuginfo::parse("1"), Some(Debuginfo::Limited));
+        assert_eq!(Debuginfo::parse("true"), Some(Debuginfo::Full));
+        assert_eq!(Debuginfo::parse("3"), None);
+        assert!(Debuginfo::Full > Debuginfo::LineTablesOnly);
+    }
+
+    #[test]
+    fn linker_names() {
+        assert_eq!(Linker::from_name("/usr/bin/mold"), Some(Linker::Mold));
+        assert_eq!(Linker::from_name("ld.lld"), Some(Linker::Lld));
+        assert_eq!(Linker::from_name("rust-lld"), Some(Linker::RustLld));
+        assert_eq!(Linker::from_name("gold"), Some(Linker::Gold));
+        assert_eq!(Linker::from_name("bfd"), Some(Linker::Bfd));
+        assert_eq!(Linker::from_name("clang"), None);
+        assert_eq!(env_name("my-profile"), "MY_PROFILE");
+    }
+}

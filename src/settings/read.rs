@@ -1,0 +1,402 @@
+//! Putting the settings together from cargo's environment, rustflags, profiles and config.
+
+use super::discover::{self, Loaded, Log};
+use super::profile::{Profiles, Raw};
+use super::rustflags::{self, Rustflags};
+use super::toml;
+use super::{env_name, rustc, BuildSettings, Debuginfo, Linker, Lto, Origin, Setting};
+use crate::env::Env;
+use std::path::{Path, PathBuf};
+
+/// Reads the settings in effect. Outside a build script `assumed_profile` (or `dev`) is used and
+/// the rest falls back to defaults: host target, all cores.
+pub(crate) fn read_settings(env: &Env, assumed_profile: Option<&str>) -> BuildSettings {
+    let in_build_script = env.is_set("OUT_DIR") && env.is_set("NUM_JOBS") && env.is_set("TARGET");
+    let mut problems = Vec::new();
+    let rustc = rustc::version(env).map_err(|e| problems.push(e)).ok();
+    let host = env
+        .text("HOST")
+        .map(str::to_string)
+        .or_else(|| rustc.as_ref().map(|r| r.host.clone()))
+        .unwrap_or_default();
+    let target = env
+        .text("TARGET")
+        .map_or_else(|| host.clone(), str::to_string);
+    let profile = profile_name(env, in_build_script, assumed_profile);
+
+    let manifest_dir = env.text("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    let mut log = Log::default();
+    let manifest = manifest_dir
+        .as_deref()
+        .and_then(|dir| discover::workspace_manifest(dir, &mut log));
+    let configs = discover::config_files(manifest_dir.as_deref(), env, &mut log);
+    let profiles = Profiles {
+        env,
+        configs: &configs,
+        manifest: manifest.as_ref(),
+    };
+    let (chain, chain_problem) = profiles.chain(&profile);
+    problems.extend(chain_problem);
+    let root = if chain.last().map(String::as_str) == Some("release") {
+        "release"
+    } else {
+        "dev"
+    };
+    let flags = rustflags::parse_encoded(env.text("CARGO_ENCODED_RUSTFLAGS").unwrap_or(""));
+    let mut r = Resolver {
+        env,
+        profiles: &profiles,
+        chain: &chain,
+        root,
+        configs: &configs,
+        flags: &flags,
+        problems: &mut problems,
+    };
+    let jobs = r.jobs(in_build_script);
+    let incremental = r.incremental();
+    let mut settings = BuildSettings {
+        in_build_script,
+        jobs,
+        opt_level: r.opt_level(),
+        debuginfo: r.debuginfo(),
+        codegen_units: r.codegen_units(incremental.value),
+        lto: r.lto(),
+        split_debuginfo: r.split_debuginfo(&target),
+        linker: r.linker(&target, rustc.as_ref()),
+        incremental,
+        threads: flags.threads,
+        caller_rust_version: env
+            .text("CARGO_PKG_RUST_VERSION")
+            .and_then(parse_rust_version),
+        profile,
+        target,
+        host,
+        rustc,
+        manifest_dir,
+        files_read: log.files_read,
+        problems,
+    };
+    settings.problems.extend(log.problems);
+    settings
+}
+
+/// The profile name: from OUT_DIR's `<profile-dir>/build/<pkg>-<hash>/out` (`debug` is `dev`),
+/// else from `PROFILE`, else assumed.
+fn profile_name(env: &Env, in_build_script: bool, assumed: Option<&str>) -> String {
+    if in_build_script {
+        let from_out_dir = env.text("OUT_DIR").and_then(|out| {
+            let out = Path::new(out);
+            let build = out.parent()?.parent()?;
+            if build.file_name()? != "build" {
+                return None;
+            }
+            build.parent()?.file_name()?.to_str().map(str::to_string)
+        });
+        let dir = from_out_dir.or_else(|| env.text("PROFILE").map(str::to_string));
+        if let Some(dir) = dir {
+            return if dir == "debug" {
+                "dev".to_string()
+            } else {
+                dir
+            };
+        }
+    }
+    assumed.unwrap_or("dev").to_string()
+}
+
+/// `1.70` or `1.70.0` as (1, 70).
+fn parse_rust_version(text: &str) -> Option<(u32, u32)> {
+    let mut parts = text.trim().split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().map_or(Some(0), |m| m.parse().ok())?;
+    Some((major, minor))
+}
+
+/// One pass over the sources for one profile.
+struct Resolver<'a> {
+    env: &'a Env,
+    profiles: &'a Profiles<'a>,
+    chain: &'a [String],
+    root: &'static str,
+    configs: &'a [Loaded],
+    flags: &'a Rustflags,
+    problems: &'a mut Vec<String>,
+}
+
+impl Resolver<'_> {
+    fn default_origin(&self) -> Origin {
+        Origin::Default(self.root.to_string())
+    }
+
+    /// A `[build]` key from config files, or its `CARGO_BUILD_<KEY>` variable.
+    fn build_config(&self, key: &str) -> Option<(Raw, Origin)> {
+        let var = format!("CARGO_BUILD_{}", env_name(key));
+        if let Some(text) = self.env.text(&var) {
+            return Some((Raw::Text(text.to_string()), Origin::Env(var)));
+        }
+        self.configs.iter().find_map(|c| {
+            let value = toml::get_path(&c.table, &["build", key])?;
+            let raw = match value {
+                toml::Value::String(s) => Raw::Text(s.clone()),
+                toml::Value::Integer(i) => Raw::Integer(*i),
+                toml::Value::Boolean(b) => Raw::Boolean(*b),
+                _ => return None,
+            };
+            Some((raw, Origin::Config(c.path.clone(), "[build]".to_string())))
+        })
+    }
+
+    /// Records that `origin` holds a value that means nothing for `key`.
+    fn ignored(&mut self, key: &str, raw: &Raw, origin: &Origin, accepted: &str) {
+        self.problems.push(format!(
+            "{key} = {:?} ({origin}) is not understood; accepted: {accepted}",
+            raw.text()
+        ));
+    }
+
+    fn jobs(&mut self, in_build_script: bool) -> Setting<u32> {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        if in_build_script {
+            match self.env.text("NUM_JOBS").map(str::parse::<u32>) {
+                Some(Ok(n)) if n > 0 => return Setting::new(n, Origin::Cargo("NUM_JOBS")),
+                _ => self.problems.push(
+                    "NUM_JOBS from cargo is missing or not a positive number; assuming all cores"
+                        .to_string(),
+                ),
+            }
+        } else if let Some((raw, origin)) = self.build_config("jobs") {
+            let text = raw.text();
+            match text.parse::<i64>() {
+                Ok(n) if n > 0 => return Setting::new(n.min(4096) as u32, origin),
+                Ok(n) if n < 0 => {
+                    let n = (i64::from(cpus) + n).max(1) as u32;
+                    return Setting::new(n, origin);
+                }
+                _ if text == "default" => return Setting::new(cpus, origin),
+                _ => self.ignored(
+                    "jobs",
+                    &raw,
+                    &origin,
+                    "a positive or negative whole number, or \"default\"",
+                ),
+            }
+        }
+        Setting::new(cpus, Origin::Assumed)
+    }
+
+    fn opt_level(&mut self) -> Setting<String> {
+        if let Some(level) = &self.flags.opt_level {
+            return Setting::new(level.clone(), Origin::Rustflags);
+        }
+        if let Some(level) = self.env.text("OPT_LEVEL") {
+            return Setting::new(level.to_string(), Origin::Cargo("OPT_LEVEL"));
+        }
+        match self.profiles.get(self.chain, "opt-level") {
+            Some((raw, origin)) => Setting::new(raw.text(), origin),
+            None => {
+                let level = if self.root == "release" { "3" } else { "0" };
+                Setting::new(level.to_string(), self.default_origin())
+            }
+        }
+    }
+
+    fn debuginfo(&mut self) -> Setting<Debuginfo> {
+        if let Some(level) = self.flags.debuginfo {
+            return Setting::new(level, Origin::Rustflags);
+        }
+        let accepted =
+            "0, 1, 2, true, false, none, limited, full, line-tables-only, line-directives-only";
+        let from_profile = [
+            self.profiles.get_for_dependencies(self.chain, "debug"),
+            self.profiles.get(self.chain, "debug"),
+        ];
+        for (raw, origin) in from_profile.into_iter().flatten() {
+            match Debuginfo::parse(&raw.text()) {
+                Some(level) => return self.checked_against_cargo(Setting::new(level, origin)),
+                None => self.ignored("debug", &raw, &origin, accepted),
+            }
+        }
+        let level = if self.root == "release" {
+            Debuginfo::None
+        } else {
+            Debuginfo::Full
+        };
+        let origin = self.default_origin();
+        self.checked_against_cargo(Setting::new(level, origin))
+    }
+
+    /// Cargo's `DEBUG` says only whether there is any debuginfo, but it sees `--config` and
+    /// everything else: when it disagrees with what the files say, it wins.
+    fn checked_against_cargo(&self, found: Setting<Debuginfo>) -> Setting<Debuginfo> {
+        if matches!(found.origin, Origin::Manifest(_, ref t) | Origin::Config(_, ref t) if t.contains("package"))
+        {
+            return found;
+        }
+        match self.env.text("DEBUG") {
+            Some("false") if found.value != Debuginfo::None => {
+                Setting::new(Debuginfo::None, Origin::Cargo("DEBUG"))
+            }
+            Some("true") if found.value == Debuginfo::None => {
+                Setting::new(Debuginfo::Full, Origin::Cargo("DEBUG"))
+            }
+            _ => found,
+        }
+    }
+
+    fn codegen_units(&mut self, incremental: bool) -> Setting<u32> {
+        if let Some(units) = self.flags.codegen_units {
+            return Setting::new(units, Origin::Rustflags);
+        }
+        let from_profile = [
+            self.profiles
+                .get_for_dependencies(self.chain, "codegen-units"),
+            self.profiles.get(self.chain, "codegen-units"),
+        ];
+        for (raw, origin) in from_profile.into_iter().flatten() {
+            match raw.text().parse::<u32>() {
+                Ok(units) if units > 0 => return Setting::new(units, origin),
+                _ => self.ignored("codegen-units", &raw, &origin, "a whole number from 1"),
+            }
+        }
+        // Cargo's default: 256 for incremental builds, 16 otherwise.
+        Setting::new(if incremental { 256 } else { 16 }, self.default_origin())
+    }
+
+    fn lto(&mut self) -> Setting<Lto> {
+        if let Some(lto) = self.flags.lto {
+            return Setting::new(lto, Origin::Rustflags);
+        }
+        if let Some((raw, origin)) = self.profiles.get(self.chain, "lto") {
+            match Lto::parse(&raw.text()) {
+                Some(lto) => return Setting::new(lto, origin),
+                None => self.ignored(
+                    "lto",
+                    &raw,
+                    &origin,
+                    "true, false, \"fat\", \"thin\", \"off\"",
+                ),
+            }
+        }
+        Setting::new(Lto::Off, self.default_origin())
+    }
+
+    fn incremental(&mut self) -> Setting<bool> {
+        if let Some(text) = self.env.text("CARGO_INCREMENTAL") {
+            return Setting::new(text == "1", Origin::Env("CARGO_INCREMENTAL".to_string()));
+        }
+        if self.flags.incremental == Some(true) {
+            return Setting::new(true, Origin::Rustflags);
+        }
+        let found = [
+            self.build_config("incremental"),
+            self.profiles.get(self.chain, "incremental"),
+        ];
+        for (raw, origin) in found.into_iter().flatten() {
+            match raw.text().as_str() {
+                "true" => return Setting::new(true, origin),
+                "false" => return Setting::new(false, origin),
+                _ => self.ignored("incremental", &raw, &origin, "true or false"),
+            }
+        }
+        Setting::new(self.root == "dev", self.default_origin())
+    }
+
+    fn split_debuginfo(&mut self, target: &str) -> Setting<String> {
+        if let Some(split) = &self.flags.split_debuginfo {
+            return Setting::new(split.clone(), Origin::Rustflags);
+        }
+        if let Some((raw, origin)) = self.profiles.get(self.chain, "split-debuginfo") {
+            return Setting::new(raw.text(), origin);
+        }
+        let platform = if target.contains("apple") {
+            "unpacked"
+        } else if target.contains("windows-msvc") {
+            "packed"
+        } else {
+            "off"
+        };
+        Setting::new(platform.to_string(), Origin::Default(target.to_string()))
+    }
+
+    fn linker(&mut self, target: &str, rustc: Option<&super::RustcVersion>) -> Setting<Linker> {
+        if let Some(name) = &self.flags.fuse_ld {
+            let linker = Linker::from_name(name).unwrap_or_else(|| Linker::Other(name.clone()));
+            return Setting::new(linker, Origin::Rustflags);
+        }
+        let var = format!("CARGO_TARGET_{}_LINKER", env_name(target));
+        let configured = self
+            .flags
+            .linker
+            .clone()
+            .map(|l| (l, Origin::Rustflags))
+            .or_else(|| {
+                self.env
+                    .text(&var)
+                    .map(|l| (l.to_string(), Origin::Env(var.clone())))
+            })
+            .or_else(|| {
+                self.configs.iter().find_map(|c| {
+                    let value = toml::get_path(&c.table, &["target", target, "linker"])?;
+                    let table = format!("[target.{target}]");
+                    Some((
+                        value.as_str()?.to_string(),
+                        Origin::Config(c.path.clone(), table),
+                    ))
+                })
+            });
+        if let Some((name, origin)) = &configured {
+            if let Some(linker) = Linker::from_name(name) {
+                return Setting::new(linker, origin.clone());
+            }
+        }
+        let origin = configured.map_or_else(|| Origin::Default(target.to_string()), |(_, o)| o);
+        // Since 1.90 rustc links x86_64-unknown-linux-gnu with rust-lld through any `cc`.
+        let rust_lld = target == "x86_64-unknown-linux-gnu"
+            && rustc.is_some_and(|r| r.at_least(90))
+            && !self.flags.rust_lld_off;
+        let linker = if rust_lld {
+            Linker::RustLld
+        } else if target.contains("linux") || target.contains("windows-gnu") {
+            Linker::Bfd
+        } else {
+            Linker::Platform
+        };
+        Setting::new(linker, origin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_comes_from_out_dir_then_profile() {
+        let env = Env::from_pairs(&[
+            (
+                "OUT_DIR",
+                "/t/x86_64-unknown-linux-gnu/lowmem/build/app-0123/out",
+            ),
+            ("PROFILE", "release"),
+        ]);
+        assert_eq!(profile_name(&env, true, None), "lowmem");
+        let env = Env::from_pairs(&[
+            ("OUT_DIR", "/t/debug/build/app-1/out"),
+            ("PROFILE", "debug"),
+        ]);
+        assert_eq!(profile_name(&env, true, None), "dev");
+        let env = Env::from_pairs(&[("OUT_DIR", "/elsewhere/out"), ("PROFILE", "release")]);
+        assert_eq!(profile_name(&env, true, None), "release");
+        assert_eq!(
+            profile_name(&Env::from_pairs(&[]), false, Some("bench")),
+            "bench"
+        );
+    }
+
+    #[test]
+    fn rust_versions() {
+        assert_eq!(parse_rust_version("1.70"), Some((1, 70)));
+        assert_eq!(parse_rust_version("1.77.2"), Some((1, 77)));
+        assert_eq!(parse_rust_version("1"), Some((1, 0)));
+        assert_eq!(parse_rust_version("x"), None);
+    }
+}

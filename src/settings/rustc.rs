@@ -1,0 +1,135 @@
+//! The compiler's version, from one `rustc -vV` with a deadline (honouring `RUSTC` and
+//! `RUSTC_WRAPPER`), memoised for the process.
+
+use crate::env::Env;
+use crate::process;
+use once_cell::sync::OnceCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// `rustc -vV` normally answers in tens of milliseconds; a wrapper that hangs must not hang us.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The compiler's version and host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RustcVersion {
+    /// Major version (1).
+    pub major: u32,
+    /// Minor version (e.g. 95).
+    pub minor: u32,
+    /// Patch version.
+    pub patch: u32,
+    /// Whether this is a nightly or dev build.
+    pub nightly: bool,
+    /// The host triple rustc reports.
+    pub host: String,
+}
+
+impl RustcVersion {
+    /// Whether this is at least `1.minor`.
+    pub fn at_least(&self, minor: u32) -> bool {
+        self.major > 1 || (self.major == 1 && self.minor >= minor)
+    }
+}
+
+impl fmt::Display for RustcVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
+        if self.nightly {
+            f.write_str("-nightly")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses `rustc -vV` output.
+pub(crate) fn parse(verbose: &str) -> Result<RustcVersion, String> {
+    let meta = rustc_version::version_meta_for(verbose)
+        .map_err(|e| format!("could not read rustc's version ({e})"))?;
+    Ok(RustcVersion {
+        major: u32::try_from(meta.semver.major).unwrap_or(u32::MAX),
+        minor: u32::try_from(meta.semver.minor).unwrap_or(u32::MAX),
+        patch: u32::try_from(meta.semver.patch).unwrap_or(u32::MAX),
+        nightly: matches!(
+            meta.channel,
+            rustc_version::Channel::Nightly | rustc_version::Channel::Dev
+        ),
+        host: meta.host,
+    })
+}
+
+/// `rustc -vV` answers by command line.
+type Answers = BTreeMap<Vec<String>, Result<RustcVersion, String>>;
+
+/// The version of the compiler cargo uses (`RUSTC`, through `RUSTC_WRAPPER` when set), run once
+/// per process and per command.
+pub(crate) fn version(env: &Env) -> Result<RustcVersion, String> {
+    static SEEN: OnceCell<Mutex<Answers>> = OnceCell::new();
+    let rustc = env.text("RUSTC").unwrap_or("rustc").to_string();
+    let wrapper = env.text("RUSTC_WRAPPER").map(str::to_string);
+    let mut argv: Vec<String> = wrapper.into_iter().collect();
+    argv.push(rustc);
+    let seen = SEEN.get_or_init(|| Mutex::new(BTreeMap::new()));
+    if let Some(known) = seen.lock().ok().and_then(|s| s.get(&argv).cloned()) {
+        return known;
+    }
+    let result = run(&argv);
+    if let Ok(mut seen) = seen.lock() {
+        seen.insert(argv, result.clone());
+    }
+    result
+}
+
+fn run(argv: &[String]) -> Result<RustcVersion, String> {
+    let (program, rest) = argv.split_first().ok_or("no rustc to run")?;
+    let mut command = Command::new(program);
+    command.args(rest).arg("-vV");
+    let done = process::run(command, TIMEOUT)?;
+    if !done.success {
+        let why = done.stderr.lines().next().unwrap_or("").trim().to_string();
+        return Err(format!("`{} -vV` failed: {why}", argv.join(" ")));
+    }
+    parse(&done.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stable_and_nightly() {
+        let stable = parse(
+            "rustc 1.95.0 (59807616e 2026-04-14)\nbinary: rustc\ncommit-hash: 59807616e\n\
+             commit-date: 2026-04-14\nhost: x86_64-unknown-linux-gnu\nrelease: 1.95.0\nLLVM version: 20.1.8\n",
+        )
+        .unwrap();
+        assert_eq!((stable.major, stable.minor, stable.patch), (1, 95, 0));
+        assert!(!stable.nightly);
+        assert_eq!(stable.host, "x86_64-unknown-linux-gnu");
+        assert!(stable.at_least(90) && !stable.at_least(96));
+        let nightly = parse(
+            "rustc 1.97.0-nightly (3f1a2b4c5 2026-06-01)\nbinary: rustc\ncommit-hash: 3f1a2b4c5\n\
+             commit-date: 2026-06-01\nhost: aarch64-apple-darwin\nrelease: 1.97.0-nightly\nLLVM version: 21.1.0\n",
+        )
+        .unwrap();
+        assert!(nightly.nightly);
+        assert_eq!(nightly.to_string(), "1.97.0-nightly");
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(parse("").is_err());
+        assert!(parse("hello\nworld").is_err());
+    }
+
+    #[test]
+    fn a_missing_rustc_is_an_error_not_a_panic() {
+        let env = Env::from_pairs(&[("RUSTC", "/nonexistent/rustc")]);
+        let err = version(&env).unwrap_err();
+        assert!(err.contains("/nonexistent/rustc"), "{err}");
+    }
+}

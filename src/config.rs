@@ -125,7 +125,7 @@ impl Config {
     }
 
     /// Everything but printing.
-    fn assess(&self, env: &Env) -> Report {
+    pub(crate) fn assess(&self, env: &Env) -> Report {
         let options = read_options(env);
         let policy = options.policy.unwrap_or(self.policy);
         let verbose = options.verbose.unwrap_or(self.verbose);
@@ -192,5 +192,97 @@ fn linkers_on_path(env: &Env) -> LinkersOnPath {
     LinkersOnPath {
         mold: found(&["mold"]),
         lld: found(&["ld.lld", "lld"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::Tier;
+    use crate::probe::BudgetSource;
+    use crate::size::GIB;
+
+    fn machine(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/machines")
+            .join(name)
+    }
+
+    /// A build-script environment for the dev profile with two jobs.
+    fn build_script_env(extra: &[(&str, &str)]) -> Env {
+        let mut pairs = vec![
+            ("OUT_DIR", "/t/target/debug/build/app-1/out"),
+            ("NUM_JOBS", "2"),
+            ("TARGET", "x86_64-unknown-linux-gnu"),
+            ("HOST", "x86_64-unknown-linux-gnu"),
+            ("OPT_LEVEL", "0"),
+            ("DEBUG", "true"),
+            ("PROFILE", "debug"),
+        ];
+        pairs.extend_from_slice(extra);
+        Env::from_pairs(&pairs)
+    }
+
+    #[test]
+    fn a_container_limit_makes_the_build_critical_with_fixes() {
+        let mut config = Config::new();
+        config.system_root(machine("v1-bind-mount"));
+        let report = config.assess(&build_script_env(&[]));
+        assert!(matches!(report.memory.bounded_by, BudgetSource::Cgroup(_)));
+        assert_eq!(report.tier, Tier::Critical);
+        assert_eq!(report.jobs_hint, 1);
+        assert!(report.advice[0]
+            .action
+            .contains("CARGO_PROFILE_DEV_DEBUG=0"));
+        assert!(!report.fails(), "warn is the default");
+        assert!(report.headline().starts_with("memory is CRITICAL"));
+    }
+
+    #[test]
+    fn knobs_override_the_code_and_bad_knobs_fall_back() {
+        let mut config = Config::new();
+        config
+            .system_root(machine("v2-nested"))
+            .policy(Policy::Warn)
+            .memory(GIB);
+        let env = build_script_env(&[("LOWMEM_BUILD", "deny"), ("LOWMEM_BUILD_MEMORY", "64GiB")]);
+        let report = config.assess(&env);
+        assert_eq!(report.policy, Policy::Deny);
+        assert_eq!(report.tier, Tier::Ok);
+        assert!(report.advice.is_empty());
+        assert_eq!(report.budget_mib(), 65536);
+
+        let env = build_script_env(&[
+            ("LOWMEM_BUILD", "sometimes"),
+            ("LOWMEM_BUILD_MEMORY", "1e99GiB"),
+        ]);
+        let report = config.assess(&env);
+        assert_eq!(report.policy, Policy::Warn, "the code's policy stays");
+        assert_eq!(report.budget_mib(), 1024, "the code's memory stays");
+        assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+
+        let env = build_script_env(&[
+            ("LOWMEM_BUILD_MIN_MEMORY", "128GiB"),
+            ("LOWMEM_BUILD_MEMORY", "64GiB"),
+        ]);
+        assert_eq!(config.assess(&env).tier, Tier::Critical);
+    }
+
+    #[test]
+    fn deny_fails_only_when_memory_is_short() {
+        let mut config = Config::new();
+        config
+            .system_root(machine("v2-namespace"))
+            .policy(Policy::Deny);
+        let short = config.assess(&build_script_env(&[]));
+        assert!(short.fails());
+        let plenty = config.assess(&build_script_env(&[("LOWMEM_BUILD_MEMORY", "64GiB")]));
+        assert!(!plenty.fails());
+        // A probe that finds nothing is unknown, never a failure.
+        config.system_root("/nonexistent/lowmem_build");
+        let unknown = config.assess(&build_script_env(&[]));
+        assert_eq!(unknown.tier, Tier::Ok);
+        assert!(!unknown.fails());
+        assert_eq!(unknown.budget_mib(), 0);
     }
 }

@@ -225,3 +225,117 @@ fn setting_fix(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::Setting;
+    use crate::size::{GIB, MIB};
+    use std::path::PathBuf;
+
+    fn actions(advice: &[Advice]) -> Vec<&str> {
+        advice.iter().map(|a| a.action.as_str()).collect()
+    }
+
+    #[test]
+    fn dev_defaults_get_debuginfo_first_then_jobs_then_alternatives() {
+        let settings = BuildSettings::dev_defaults(4);
+        let advice = advise(
+            &Workload::polars(),
+            &settings,
+            2 * GIB,
+            LinkersOnPath::default(),
+        );
+        let actions = actions(&advice);
+        assert_eq!(actions[0], "export CARGO_PROFILE_DEV_DEBUG=0");
+        assert_eq!(actions[1], "export CARGO_BUILD_JOBS=1");
+        assert!(
+            actions[2].ends_with("SPLIT_DEBUGINFO=unpacked"),
+            "{actions:?}"
+        );
+        assert_eq!(
+            actions[3],
+            "if full debuginfo must stay: export CARGO_INCREMENTAL=0"
+        );
+        assert_eq!(actions.len(), 4, "rust-lld is already lean: {actions:?}");
+        // Each cumulative fix lowers the estimate.
+        assert!(advice[1].peak_after < advice[0].peak_after);
+        assert_eq!(advice[2].peak_after, None);
+    }
+
+    #[test]
+    fn settings_already_in_effect_get_no_advice() {
+        let mut settings = BuildSettings::dev_defaults(1);
+        settings.debuginfo = Setting::new(
+            Debuginfo::None,
+            Origin::Env("CARGO_PROFILE_DEV_DEBUG".into()),
+        );
+        settings.incremental.value = false;
+        let advice = advise(
+            &Workload::polars(),
+            &settings,
+            1500 * MIB,
+            LinkersOnPath::default(),
+        );
+        assert!(advice.is_empty(), "{:?}", actions(&advice));
+    }
+
+    #[test]
+    fn few_codegen_units_fat_lto_and_gnu_ld_are_named_where_they_were_set() {
+        let mut settings = BuildSettings::dev_defaults(2);
+        settings.debuginfo.value = Debuginfo::None;
+        let manifest = Origin::Manifest(PathBuf::from("/ws/Cargo.toml"), "[profile.dev]".into());
+        settings.codegen_units = Setting::new(1, manifest.clone());
+        settings.lto = Setting::new(Lto::Fat, manifest);
+        settings.linker = Setting::new(
+            Linker::Bfd,
+            Origin::Default("x86_64-unknown-linux-gnu".into()),
+        );
+        let linkers = LinkersOnPath {
+            mold: true,
+            lld: false,
+        };
+        let advice = advise(&Workload::polars(), &settings, 1200 * MIB, linkers);
+        let actions = actions(&advice);
+        assert_eq!(
+            actions[0],
+            "remove codegen-units = 1 from [profile.dev] in /ws/Cargo.toml"
+        );
+        assert_eq!(actions[1], "export CARGO_PROFILE_DEV_LTO=thin");
+        assert_eq!(
+            advice[1].instead.as_deref(),
+            Some("lto = \"thin\" in [profile.dev] of /ws/Cargo.toml")
+        );
+        assert!(
+            actions.contains(&"export RUSTFLAGS=\"-C link-arg=-fuse-ld=mold\""),
+            "{actions:?}"
+        );
+        let linker = advice.iter().find(|a| a.action.contains("mold")).unwrap();
+        assert!(linker.effect.contains("--no-keep-memory"));
+    }
+
+    #[test]
+    fn rustflags_and_custom_profiles_get_the_matching_fix() {
+        let mut settings = BuildSettings::dev_defaults(2);
+        settings.profile = "ci-fast".to_string();
+        let advice = advise(
+            &Workload::polars(),
+            &settings,
+            3 * GIB,
+            LinkersOnPath::default(),
+        );
+        assert_eq!(advice[0].action, "export CARGO_PROFILE_CI_FAST_DEBUG=0");
+        settings.debuginfo.origin = Origin::Rustflags;
+        let advice = advise(
+            &Workload::polars(),
+            &settings,
+            3 * GIB,
+            LinkersOnPath::default(),
+        );
+        assert!(
+            advice[0].action.contains("-C debuginfo=0 in RUSTFLAGS"),
+            "{}",
+            advice[0].action
+        );
+    }
+}

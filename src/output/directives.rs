@@ -152,3 +152,107 @@ mod tests {
         assert_eq!(one_line("a\nb\r\n c "), "a b c");
     }
 }
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+    use crate::env::Env;
+    use crate::Config;
+    use std::path::Path;
+
+    fn report(memory: &str, policy: Policy, verbose: bool) -> Report {
+        let env = Env::from_pairs(&[
+            ("OUT_DIR", "/t/target/debug/build/app-1/out"),
+            ("NUM_JOBS", "2"),
+            ("TARGET", "x86_64-unknown-linux-gnu"),
+            ("DEBUG", "true"),
+            ("LOWMEM_BUILD_MEMORY", memory),
+        ]);
+        let mut config = Config::new();
+        config
+            .policy(policy)
+            .verbose(verbose)
+            .system_root("/nonexistent");
+        config.assess(&env)
+    }
+
+    const ALL: Capabilities = Capabilities {
+        check_cfg: true,
+        error_directive: true,
+    };
+
+    #[test]
+    fn all_is_well_prints_only_hints_and_reruns() {
+        let out = directives(
+            &report("64GiB", Policy::Warn, false),
+            &["LOWMEM_BUILD".to_string()],
+            &[Path::new("/ws/Cargo.toml").to_path_buf()],
+            ALL,
+        );
+        assert_eq!(
+            out.stdout,
+            [
+                "cargo:rustc-env=LOWMEM_BUILD_TIER=ok",
+                "cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=65536",
+                "cargo:rustc-env=LOWMEM_BUILD_JOBS_HINT=2",
+                "cargo:rustc-check-cfg=cfg(lowmem)",
+                "cargo:rerun-if-env-changed=LOWMEM_BUILD",
+                "cargo:rerun-if-changed=/ws/Cargo.toml",
+            ]
+        );
+        assert_eq!(out.exit_with, None);
+    }
+
+    #[test]
+    fn short_memory_warns_with_headline_and_fixes_and_sets_the_cfg() {
+        let out = directives(&report("512MiB", Policy::Warn, false), &[], &[], ALL);
+        let warnings: Vec<_> = out
+            .stdout
+            .iter()
+            .filter(|l| l.starts_with("cargo:warning="))
+            .collect();
+        assert!(warnings[0].starts_with("cargo:warning=lowmem_build: memory is CRITICAL"));
+        assert!(warnings[1]
+            .starts_with("cargo:warning=lowmem_build: fix 1: export CARGO_PROFILE_DEV_DEBUG=0"));
+        assert!(out.stdout.contains(&"cargo:rustc-cfg=lowmem".to_string()));
+        assert!(out.stdout.iter().all(|l| !l.starts_with("cargo::")));
+        let off = directives(&report("512MiB", Policy::Off, false), &[], &[], ALL);
+        assert!(off.stdout.iter().all(|l| !l.starts_with("cargo:warning")));
+        assert!(off
+            .stdout
+            .contains(&"cargo:rustc-env=LOWMEM_BUILD_TIER=critical".to_string()));
+    }
+
+    #[test]
+    fn deny_uses_cargo_error_where_it_exists_and_exits_elsewhere() {
+        let denied = report("512MiB", Policy::Deny, false);
+        let out = directives(&denied, &[], &[], ALL);
+        assert!(out.stdout[0].starts_with("cargo::error=lowmem_build: memory is CRITICAL"));
+        assert_eq!(out.exit_with, None);
+        let old = Capabilities {
+            check_cfg: false,
+            error_directive: false,
+        };
+        let out = directives(&denied, &[], &[], old);
+        assert!(out
+            .stdout
+            .iter()
+            .all(|l| !l.starts_with("cargo::") && !l.contains("check-cfg")));
+        let message = out.exit_with.unwrap();
+        assert!(message[0].starts_with("error: lowmem_build: memory is CRITICAL"));
+        assert!(message.last().unwrap().contains("LOWMEM_BUILD=warn"));
+    }
+
+    #[test]
+    fn verbose_prints_the_whole_report_one_line_each() {
+        let out = directives(&report("64GiB", Policy::Warn, true), &[], &[], ALL);
+        let warnings: Vec<_> = out
+            .stdout
+            .iter()
+            .filter(|l| l.starts_with("cargo:warning="))
+            .collect();
+        assert!(warnings.len() > 15, "{warnings:#?}");
+        assert!(warnings.iter().any(|w| w.contains("estimated peak")));
+        assert!(warnings.iter().all(|w| !w.contains('\n')));
+    }
+}

@@ -247,6 +247,34 @@ impl BuildSettings {
     }
 }
 
+#[cfg(test)]
+impl BuildSettings {
+    /// The dev defaults on x86_64 Linux with `jobs` jobs, for tests.
+    pub(crate) fn dev_defaults(jobs: u32) -> BuildSettings {
+        let default = || Origin::Default("dev".to_string());
+        BuildSettings {
+            in_build_script: true,
+            profile: "dev".to_string(),
+            target: "x86_64-unknown-linux-gnu".to_string(),
+            host: "x86_64-unknown-linux-gnu".to_string(),
+            jobs: Setting::new(jobs, Origin::Cargo("NUM_JOBS")),
+            opt_level: Setting::new("0".to_string(), default()),
+            debuginfo: Setting::new(Debuginfo::Full, default()),
+            codegen_units: Setting::new(256, default()),
+            lto: Setting::new(Lto::Off, default()),
+            incremental: Setting::new(true, default()),
+            split_debuginfo: Setting::new("off".to_string(), default()),
+            linker: Setting::new(Linker::RustLld, default()),
+            threads: None,
+            rustc: None,
+            caller_rust_version: None,
+            manifest_dir: None,
+            files_read: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+}
+
 /// A profile or key name as cargo spells it in variables: upper case, `-` as `_`.
 pub(crate) fn env_name(name: &str) -> String {
     name.to_ascii_uppercase().replace('-', "_")

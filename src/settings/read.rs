@@ -400,3 +400,144 @@ mod tests {
         assert_eq!(parse_rust_version("x"), None);
     }
 }
+
+#[cfg(test)]
+mod project_tests {
+    use super::*;
+    use crate::settings::Linker;
+
+    fn project(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/projects")
+            .join(name)
+    }
+
+    fn env_for(manifest_dir: &Path, extra: &[(&str, &str)]) -> Env {
+        let dir = manifest_dir.display().to_string();
+        let mut pairs = vec![
+            ("CARGO_MANIFEST_DIR", dir.as_str()),
+            ("HOME", "/nonexistent"),
+        ];
+        pairs.extend_from_slice(extra);
+        Env::from_pairs(&pairs)
+    }
+
+    #[test]
+    fn a_member_outside_a_build_script_reads_workspace_profiles_and_config() {
+        let app = project("ws/crates/app");
+        let env = env_for(&app, &[("CARGO_PROFILE_DEV_CODEGEN_UNITS", "4")]);
+        let s = read_settings(&env, None);
+        assert!(!s.in_build_script);
+        assert_eq!(s.profile, "dev");
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        assert_eq!(
+            s.jobs.value,
+            cpus.saturating_sub(1).max(1),
+            "jobs = -1 in config"
+        );
+        // package."*" wins for the heavy crates.
+        assert_eq!(s.debuginfo.value, Debuginfo::LineTablesOnly);
+        assert!(s
+            .debuginfo
+            .origin
+            .to_string()
+            .starts_with("[profile.dev.package.\"*\"] in"));
+        assert_eq!(s.codegen_units.value, 4);
+        assert_eq!(
+            s.codegen_units.origin,
+            Origin::Env("CARGO_PROFILE_DEV_CODEGEN_UNITS".into())
+        );
+        assert_eq!(s.lto.value, Lto::Thin);
+        assert!(matches!(s.lto.origin, Origin::Config(..)));
+        assert!(!s.incremental.value, "build.incremental = false");
+        assert_eq!(s.files_read.len(), 3, "{:?}", s.files_read);
+        if s.target == "x86_64-unknown-linux-gnu"
+            && s.rustc.as_ref().is_some_and(|r| r.at_least(90))
+        {
+            assert_eq!(
+                s.linker.value,
+                Linker::RustLld,
+                "clang still links with rust-lld"
+            );
+        }
+    }
+
+    #[test]
+    fn a_build_script_of_a_custom_profile_follows_inherits() {
+        let app = project("ws/crates/app");
+        let env = env_for(
+            &app,
+            &[
+                ("OUT_DIR", "/t/target/lowmem/build/app-0a1b/out"),
+                ("PROFILE", "release"),
+                ("NUM_JOBS", "2"),
+                ("TARGET", "aarch64-unknown-linux-gnu"),
+                ("HOST", "x86_64-unknown-linux-gnu"),
+                ("OPT_LEVEL", "3"),
+                ("DEBUG", "false"),
+                ("CARGO_ENCODED_RUSTFLAGS", "-C\x1flink-arg=-fuse-ld=mold"),
+                ("CARGO_INCREMENTAL", "1"),
+                ("CARGO_PKG_RUST_VERSION", "1.70"),
+            ],
+        );
+        let s = read_settings(&env, None);
+        assert!(s.in_build_script);
+        assert_eq!(s.profile, "lowmem");
+        assert_eq!(s.jobs, Setting::new(2, Origin::Cargo("NUM_JOBS")));
+        assert_eq!(s.opt_level.value, "3");
+        assert_eq!(s.codegen_units.value, 1);
+        assert_eq!(s.linker, Setting::new(Linker::Mold, Origin::Rustflags));
+        assert!(s.incremental.value);
+        assert_eq!(s.target, "aarch64-unknown-linux-gnu");
+        assert_eq!(s.caller_rust_version, Some((1, 70)));
+        // The problems name the wrong-typed value; the profile chain itself was fine.
+        assert!(
+            s.problems.iter().all(|p| !p.contains("cycle")),
+            "{:?}",
+            s.problems
+        );
+    }
+
+    #[test]
+    fn wrong_types_cycles_and_invalid_toml_are_one_line_problems() {
+        let app = project("ws/crates/app");
+        let s = read_settings(
+            &env_for(&app, &[("CARGO_PROFILE_DEV_CODEGEN_UNITS", "")]),
+            None,
+        );
+        assert!(
+            s.problems
+                .iter()
+                .any(|p| p.starts_with("codegen-units = \"many\" ([profile.dev] in")),
+            "{:?}",
+            s.problems
+        );
+        let s = read_settings(&env_for(&app, &[]), Some("loop-a"));
+        assert!(
+            s.problems.iter().any(|p| p.contains("cycle")),
+            "{:?}",
+            s.problems
+        );
+        assert_eq!(
+            s.debuginfo.value,
+            Debuginfo::LineTablesOnly,
+            "treated like dev"
+        );
+
+        let broken = project("broken");
+        let s = read_settings(&env_for(&broken, &[]), None);
+        assert!(
+            s.problems
+                .iter()
+                .any(|p| p.contains(".cargo/config.toml: not valid TOML (line 1:")),
+            "{:?}",
+            s.problems
+        );
+        assert_eq!(
+            s.debuginfo.value,
+            Debuginfo::None,
+            "the manifest is still read"
+        );
+        assert!(s.problems.iter().all(|p| !p.contains('\n')));
+    }
+}

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         }
     }
     let report = config.check();
-    println!("lowmem_build pre-flight check\n");
+    println!("lowmem_build pre-flight check\n\n{}\n", report.headline());
     print!("{report}");
     if report.tier.is_short() {
         ExitCode::from(2)

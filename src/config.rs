@@ -2,10 +2,10 @@
 
 use crate::assess::{self, LinkersOnPath, Workload};
 use crate::env::Env;
-use crate::options::{read_options, Policy};
+use crate::options::{read_options, EnvOptions, Policy};
 use crate::output::{self, Capabilities};
-use crate::probe::{self, fs::SystemRoot};
-use crate::settings::read_settings;
+use crate::probe::{self, fs::SystemRoot, MemorySnapshot};
+use crate::settings::{read_settings, BuildSettings};
 use crate::Report;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -117,29 +117,49 @@ impl Config {
         let report = self.assess(&env);
         if self.cargo_directives {
             let caps = capabilities(&env, &report);
-            let files = report.settings.files_read.clone();
-            let output = output::directives(&report, &env.watched(), &files, caps);
-            output::emit(&output);
+            output::emit(&output::directives(&report, caps));
         }
         report
     }
 
-    /// Everything but printing.
+    /// Decides on a memory snapshot and build settings already read (for tools and benchmarks):
+    /// the estimate, tier and advice under this configuration. The environment knobs are not
+    /// consulted here; [`Config::check`] applies them.
+    pub fn report(&self, memory: MemorySnapshot, settings: BuildSettings) -> Report {
+        let options = EnvOptions::default();
+        self.decide(memory, settings, options, &LinkersOnPath::default())
+    }
+
+    /// Reads the machine and the settings through `env`, then decides.
     pub(crate) fn assess(&self, env: &Env) -> Report {
         let options = read_options(env);
+        let memory = probe::probe(&SystemRoot::new(&self.system_root));
+        let settings = read_settings(env, self.profile.as_deref());
+        let linkers = linkers_on_path(env);
+        let mut report = self.decide(memory, settings, options, &linkers);
+        report.watched_env = env.watched();
+        report
+    }
+
+    /// The functional core: plain data in, the report out.
+    fn decide(
+        &self,
+        mut memory: MemorySnapshot,
+        settings: BuildSettings,
+        options: EnvOptions,
+        linkers: &LinkersOnPath,
+    ) -> Report {
         let policy = options.policy.unwrap_or(self.policy);
         let verbose = options.verbose.unwrap_or(self.verbose);
-        let mut memory = probe::probe(&SystemRoot::new(&self.system_root));
         if let Some(bytes) = options.memory.or(self.memory) {
             memory = memory.with_budget_override(bytes);
         }
-        let settings = read_settings(env, self.profile.as_deref());
         let knobs = assess::Knobs::from_settings(&settings);
         let min_memory = options.min_memory.or(self.min_memory);
         let verdict = assess::assess(&self.workload, &knobs, memory.budget, min_memory);
         let advice = match memory.budget {
             Some(budget) if verdict.tier != assess::Tier::Ok => {
-                assess::advise(&self.workload, &settings, budget, linkers_on_path(env))
+                assess::advise(&self.workload, &settings, budget, *linkers)
             }
             _ => Vec::new(),
         };
@@ -154,6 +174,7 @@ impl Config {
             policy,
             verbose,
             problems: options.problems,
+            watched_env: Vec::new(),
         }
     }
 }
@@ -180,7 +201,7 @@ fn cargo_minor(env: &Env) -> Option<u32> {
 }
 
 /// Whether mold or lld can be found on PATH, for the linker advice.
-fn linkers_on_path(env: &Env) -> LinkersOnPath {
+pub(crate) fn linkers_on_path(env: &Env) -> LinkersOnPath {
     let dirs: Vec<PathBuf> = env
         .get_os("PATH")
         .map(|p| std::env::split_paths(p).collect())

@@ -32,6 +32,8 @@ pub struct Report {
     pub verbose: bool,
     /// Problems with the user's knobs, one line each (always shown).
     pub problems: Vec<String>,
+    /// The environment variables read that a user can set (for `rerun-if-env-changed`).
+    pub watched_env: Vec<String>,
 }
 
 impl Report {
@@ -76,6 +78,19 @@ impl Report {
             s.debuginfo.value,
             s.codegen_units.value,
         )
+    }
+
+    /// The directives [`Config::check`](crate::Config::check) prints for this report, judged
+    /// by the compiler's version and the caller's `rust-version` (cargo itself is not asked).
+    pub fn directives(&self) -> Vec<String> {
+        let caps = crate::output::Capabilities::new(
+            self.settings.rustc.as_ref().map(|r| r.minor),
+            self.settings.caller_rust_version,
+        );
+        let output = crate::output::directives(self, caps);
+        let mut lines = output.stdout;
+        lines.extend(output.exit_with.unwrap_or_default());
+        lines
     }
 
     /// The probe and settings problems (unreadable files, odd values), one line each.

@@ -5,7 +5,6 @@
 use crate::assess::Tier;
 use crate::options::Policy;
 use crate::Report;
-use std::path::PathBuf;
 
 /// The prefix of every message, so users can tell where a warning comes from.
 const TAG: &str = "lowmem_build: ";
@@ -48,14 +47,9 @@ fn one_line(text: &str) -> String {
         .join(" ")
 }
 
-/// The directives for `report`. `watched` are the variables read (for `rerun-if-env-changed`),
-/// `files` the manifests and config files read (for `rerun-if-changed`).
-pub(crate) fn directives(
-    report: &Report,
-    watched: &[String],
-    files: &[PathBuf],
-    caps: Capabilities,
-) -> Output {
+/// The directives for `report`, with `rerun-if-env-changed` for the variables it read and
+/// `rerun-if-changed` for the manifests and config files it read.
+pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
     let mut out = Vec::new();
     let warn = |out: &mut Vec<String>, text: &str| {
         out.push(format!("cargo:warning={TAG}{}", one_line(text)))
@@ -118,10 +112,10 @@ pub(crate) fn directives(
     if report.tier.is_short() {
         out.push("cargo:rustc-cfg=lowmem".to_string());
     }
-    for var in watched {
+    for var in &report.watched_env {
         out.push(format!("cargo:rerun-if-env-changed={var}"));
     }
-    for file in files {
+    for file in &report.settings.files_read {
         out.push(format!("cargo:rerun-if-changed={}", file.display()));
     }
     Output {
@@ -183,12 +177,10 @@ mod report_tests {
 
     #[test]
     fn all_is_well_prints_only_hints_and_reruns() {
-        let out = directives(
-            &report("64GiB", Policy::Warn, false),
-            &["LOWMEM_BUILD".to_string()],
-            &[Path::new("/ws/Cargo.toml").to_path_buf()],
-            ALL,
-        );
+        let mut ok = report("64GiB", Policy::Warn, false);
+        ok.watched_env = vec!["LOWMEM_BUILD".to_string()];
+        ok.settings.files_read = vec![Path::new("/ws/Cargo.toml").to_path_buf()];
+        let out = directives(&ok, ALL);
         assert_eq!(
             out.stdout,
             [
@@ -205,7 +197,7 @@ mod report_tests {
 
     #[test]
     fn short_memory_warns_with_headline_and_fixes_and_sets_the_cfg() {
-        let out = directives(&report("512MiB", Policy::Warn, false), &[], &[], ALL);
+        let out = directives(&report("512MiB", Policy::Warn, false), ALL);
         let warnings: Vec<_> = out
             .stdout
             .iter()
@@ -216,7 +208,7 @@ mod report_tests {
             .starts_with("cargo:warning=lowmem_build: fix 1: export CARGO_PROFILE_DEV_DEBUG=0"));
         assert!(out.stdout.contains(&"cargo:rustc-cfg=lowmem".to_string()));
         assert!(out.stdout.iter().all(|l| !l.starts_with("cargo::")));
-        let off = directives(&report("512MiB", Policy::Off, false), &[], &[], ALL);
+        let off = directives(&report("512MiB", Policy::Off, false), ALL);
         assert!(off.stdout.iter().all(|l| !l.starts_with("cargo:warning")));
         assert!(off
             .stdout
@@ -226,14 +218,14 @@ mod report_tests {
     #[test]
     fn deny_uses_cargo_error_where_it_exists_and_exits_elsewhere() {
         let denied = report("512MiB", Policy::Deny, false);
-        let out = directives(&denied, &[], &[], ALL);
+        let out = directives(&denied, ALL);
         assert!(out.stdout[0].starts_with("cargo::error=lowmem_build: memory is CRITICAL"));
         assert_eq!(out.exit_with, None);
         let old = Capabilities {
             check_cfg: false,
             error_directive: false,
         };
-        let out = directives(&denied, &[], &[], old);
+        let out = directives(&denied, old);
         assert!(out
             .stdout
             .iter()
@@ -245,7 +237,7 @@ mod report_tests {
 
     #[test]
     fn verbose_prints_the_whole_report_one_line_each() {
-        let out = directives(&report("64GiB", Policy::Warn, true), &[], &[], ALL);
+        let out = directives(&report("64GiB", Policy::Warn, true), ALL);
         let warnings: Vec<_> = out
             .stdout
             .iter()

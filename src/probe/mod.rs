@@ -46,6 +46,16 @@ pub struct MemorySnapshot {
 }
 
 impl MemorySnapshot {
+    /// Probes this machine.
+    pub fn probe() -> MemorySnapshot {
+        probe(&SystemRoot::new("/"))
+    }
+
+    /// Probes the machine whose `/` is at `root` (a fixture tree in tests).
+    pub fn probe_at(root: impl AsRef<std::path::Path>) -> MemorySnapshot {
+        probe(&SystemRoot::new(root.as_ref()))
+    }
+
     /// Replaces the budget by a figure the user gave.
     pub(crate) fn with_budget_override(mut self, bytes: u64) -> MemorySnapshot {
         self.budget = Some(bytes);

@@ -241,6 +241,12 @@ pub struct BuildSettings {
 }
 
 impl BuildSettings {
+    /// Reads the settings in effect from the process environment (cargo's, in a build script;
+    /// outside one, `profile` or `dev` with the defaults).
+    pub fn from_env(profile: Option<&str>) -> BuildSettings {
+        read_settings(&crate::env::Env::process(&[]), profile)
+    }
+
     /// The `CARGO_PROFILE_<NAME>_` prefix for this profile's variables.
     pub fn profile_env_prefix(&self) -> String {
         format!("CARGO_PROFILE_{}_", env_name(&self.profile))

@@ -127,7 +127,7 @@ impl Config {
     /// consulted here; [`Config::check`] applies them.
     pub fn report(&self, memory: MemorySnapshot, settings: BuildSettings) -> Report {
         let options = EnvOptions::default();
-        self.decide(memory, settings, options, &LinkersOnPath::default())
+        self.decide(memory, settings, options, LinkersOnPath::default)
     }
 
     /// Reads the machine and the settings through `env`, then decides.
@@ -135,19 +135,19 @@ impl Config {
         let options = read_options(env);
         let memory = probe::probe(&SystemRoot::new(&self.system_root));
         let settings = read_settings(env, self.profile.as_deref());
-        let linkers = linkers_on_path(env);
-        let mut report = self.decide(memory, settings, options, &linkers);
+        let mut report = self.decide(memory, settings, options, || linkers_on_path(env));
         report.watched_env = env.watched();
         report
     }
 
-    /// The functional core: plain data in, the report out.
+    /// The functional core: plain data in, the report out. The linkers on PATH are looked up
+    /// only when there is advice to give.
     fn decide(
         &self,
         mut memory: MemorySnapshot,
         settings: BuildSettings,
         options: EnvOptions,
-        linkers: &LinkersOnPath,
+        linkers: impl FnOnce() -> LinkersOnPath,
     ) -> Report {
         let policy = options.policy.unwrap_or(self.policy);
         let verbose = options.verbose.unwrap_or(self.verbose);
@@ -159,7 +159,7 @@ impl Config {
         let verdict = assess::assess(&self.workload, &knobs, memory.budget, min_memory);
         let advice = match memory.budget {
             Some(budget) if verdict.tier != assess::Tier::Ok => {
-                assess::advise(&self.workload, &settings, budget, *linkers)
+                assess::advise(&self.workload, &settings, budget, linkers())
             }
             _ => Vec::new(),
         };

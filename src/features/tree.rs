@@ -1,0 +1,550 @@
+//! Reading `cargo tree -e features --prefix depth -f '{p}|{f}'` output into a graph of packages
+//! and features, with the edges that say who enabled what. One pass over the lines, no
+//! recursion: linear in the output.
+
+use super::rules::crate_key;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// The `-f` format the parser reads: the package, a `|` (never in a feature name, so the
+/// features are what follows the last one), and the comma-separated enabled features.
+pub(crate) const FORMAT: &str = "{p}|{f}";
+
+/// What identifies a node: crate names are compared as [`crate_key`]s.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Package { krate: String, version: String },
+    Feature { krate: String, feature: String },
+}
+
+/// One node of the graph: a package (`polars v0.55.2 (/ws/polars)|lazy`) or one feature of a
+/// crate (`polars feature "lazy"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Node {
+    /// A package and the features enabled on it.
+    Package {
+        name: String,
+        version: String,
+        /// The package's directory, for path packages (the workspace's own and path dependencies).
+        dir: Option<PathBuf>,
+        features: BTreeSet<String>,
+    },
+    /// A feature of a crate. `command_line` marks the features of the package being built, which
+    /// cargo shows as given on the command line.
+    Feature {
+        name: String,
+        feature: String,
+        command_line: bool,
+    },
+}
+
+impl Node {
+    /// The crate's name as cargo printed it.
+    pub(crate) fn crate_name(&self) -> &str {
+        match self {
+            Node::Package { name, .. } | Node::Feature { name, .. } => name,
+        }
+    }
+
+    /// `crate/feature` for a feature, `crate` for a package: how chains are written.
+    pub(crate) fn label(&self) -> String {
+        match self {
+            Node::Package { name, .. } => name.clone(),
+            Node::Feature { name, feature, .. } => format!("{name}/{feature}"),
+        }
+    }
+}
+
+/// Packages, features and who enabled whom.
+#[derive(Debug, Default)]
+pub(crate) struct Graph {
+    nodes: Vec<Node>,
+    index: HashMap<Key, usize>,
+    /// For each node, the nodes with an edge to it (who depends on it or enables it).
+    parents: Vec<Vec<usize>>,
+    edges: HashSet<(usize, usize)>,
+    /// The package each tree started from (the package being built, in a forward tree).
+    root: Option<usize>,
+}
+
+/// One line of output, parsed.
+#[derive(Debug, PartialEq, Eq)]
+struct Line {
+    depth: usize,
+    node: Node,
+}
+
+impl Graph {
+    /// Adds a forward tree (`cargo tree -p app`): each line is a dependency or an enabled
+    /// feature of the line above it at one level less. Returns how many nodes it read.
+    pub(crate) fn add_forward(&mut self, output: &str) -> usize {
+        self.add(output, false)
+    }
+
+    /// Adds an inverted tree (`cargo tree -p app -i polars`): each line is what depends on, or
+    /// enables, the line above it at one level less.
+    pub(crate) fn add_inverted(&mut self, output: &str) -> usize {
+        self.add(output, true)
+    }
+
+    fn add(&mut self, output: &str, inverted: bool) -> usize {
+        let mut stack: Vec<usize> = Vec::new();
+        let mut read = 0;
+        for text in output.lines() {
+            let Some(line) = parse_line(text) else {
+                continue;
+            };
+            if line.depth > stack.len() {
+                // A line deeper than its parent: not cargo tree's shape; skip it.
+                continue;
+            }
+            stack.truncate(line.depth);
+            let id = self.intern(line.node);
+            if let Some(&above) = stack.last() {
+                if inverted {
+                    self.edge(id, above);
+                } else {
+                    self.edge(above, id);
+                }
+            } else if !inverted && self.root.is_none() {
+                self.root = Some(id);
+            }
+            stack.push(id);
+            read += 1;
+        }
+        read
+    }
+
+    fn intern(&mut self, node: Node) -> usize {
+        let key = match &node {
+            Node::Package { name, version, .. } => Key::Package {
+                krate: crate_key(name),
+                version: version.clone(),
+            },
+            Node::Feature { name, feature, .. } => Key::Feature {
+                krate: crate_key(name),
+                feature: feature.clone(),
+            },
+        };
+        if let Some(&id) = self.index.get(&key) {
+            match (&mut self.nodes[id], node) {
+                (
+                    Node::Package { features, dir, .. },
+                    Node::Package {
+                        features: more,
+                        dir: other_dir,
+                        ..
+                    },
+                ) => {
+                    features.extend(more);
+                    if dir.is_none() {
+                        *dir = other_dir;
+                    }
+                }
+                (
+                    Node::Feature { command_line, .. },
+                    Node::Feature {
+                        command_line: also, ..
+                    },
+                ) => *command_line |= also,
+                _ => {}
+            }
+            return id;
+        }
+        let id = self.nodes.len();
+        self.nodes.push(node);
+        self.parents.push(Vec::new());
+        self.index.insert(key, id);
+        id
+    }
+
+    fn edge(&mut self, from: usize, to: usize) {
+        if from != to && self.edges.insert((from, to)) {
+            self.parents[to].push(from);
+        }
+    }
+
+    /// The node with this id.
+    pub(crate) fn node(&self, id: usize) -> Option<&Node> {
+        self.nodes.get(id)
+    }
+
+    /// The nodes with an edge to `id`.
+    pub(crate) fn parents(&self, id: usize) -> &[usize] {
+        self.parents.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// The package the forward tree started from.
+    pub(crate) fn root(&self) -> Option<usize> {
+        self.root
+    }
+
+    /// The node of `feature` of the crate with [`crate_key`] `krate`, if it is in the graph.
+    pub(crate) fn feature(&self, krate: &str, feature: &str) -> Option<usize> {
+        self.index
+            .get(&Key::Feature {
+                krate: krate.to_string(),
+                feature: feature.to_string(),
+            })
+            .copied()
+    }
+
+    /// The package nodes of the crate with [`crate_key`] `krate` (one per version).
+    pub(crate) fn packages_of<'a>(&'a self, krate: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(move |(_, n)| matches!(n, Node::Package { .. }) && crate_key(n.crate_name()) == krate)
+            .map(|(id, _)| id)
+    }
+
+    /// Each crate's enabled features, keyed by [`crate_key`]: the union over its versions and
+    /// over every place it shows up.
+    pub(crate) fn enabled(&self) -> BTreeMap<String, BTreeSet<String>> {
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for node in &self.nodes {
+            if let Node::Package { name, features, .. } = node {
+                out.entry(crate_key(name))
+                    .or_default()
+                    .extend(features.iter().cloned());
+            }
+        }
+        out
+    }
+
+    /// How many packages the graph has.
+    pub(crate) fn package_count(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| matches!(n, Node::Package { .. }))
+            .count()
+    }
+
+    /// The directory of the local (path) package named like `krate` ([`crate_key`]), if any.
+    pub(crate) fn dir_of(&self, krate: &str) -> Option<&Path> {
+        self.nodes.iter().find_map(|n| match n {
+            Node::Package {
+                name, dir: Some(dir), ..
+            } if crate_key(name) == krate => Some(dir.as_path()),
+            _ => None,
+        })
+    }
+
+    /// The directories of all path packages in the graph, in order of appearance.
+    pub(crate) fn local_dirs(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for node in &self.nodes {
+            if let Node::Package { dir: Some(dir), .. } = node {
+                if !out.contains(dir) {
+                    out.push(dir.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `3polars feature "dtype-full" (*)` or `2polars v0.55.2 (/ws/polars)|a,b (*)`; `None` for
+/// anything else (blank lines between trees, messages).
+fn parse_line(text: &str) -> Option<Line> {
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let depth: usize = text.get(..digits)?.parse().ok()?;
+    let mut rest = text.get(digits..)?.trim_end();
+    let mut command_line = false;
+    loop {
+        if let Some(r) = rest.strip_suffix(" (*)") {
+            rest = r.trim_end();
+        } else if let Some(r) = rest.strip_suffix(" (command-line)") {
+            rest = r.trim_end();
+            command_line = true;
+        } else {
+            break;
+        }
+    }
+    let node = match rest.rsplit_once('|') {
+        Some((package, features)) => parse_package(package, features)?,
+        None => {
+            let (name, feature) = rest.split_once(" feature \"")?;
+            Node::Feature {
+                name: name.to_string(),
+                feature: feature.strip_suffix('"')?.to_string(),
+                command_line,
+            }
+        }
+    };
+    Some(Line { depth, node })
+}
+
+/// `polars v0.55.2 (proc-macro) (/ws/polars)` and `a,b`.
+fn parse_package(package: &str, features: &str) -> Option<Node> {
+    let (name, rest) = package.split_once(' ')?;
+    let (version, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let version = version.strip_prefix('v')?;
+    let mut dir = None;
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("(proc-macro)") {
+            rest = r;
+            continue;
+        }
+        // The source: a path for path packages, a URL for git, `registry ...` for others.
+        if let Some(inner) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+            let path = Path::new(inner);
+            if path.is_absolute() {
+                dir = Some(path.to_path_buf());
+            }
+        }
+        break;
+    }
+    Some(Node::Package {
+        name: name.to_string(),
+        version: version.to_string(),
+        dir,
+        features: features
+            .split(',')
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn fixture(name: &str) -> String {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/features/tree")
+            .join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn lines_of_every_kind() {
+        assert_eq!(
+            parse_line("2polars v0.55.2 (/ws/polars)|dtype-i8,lazy (*)"),
+            Some(Line {
+                depth: 2,
+                node: Node::Package {
+                    name: "polars".into(),
+                    version: "0.55.2".into(),
+                    dir: Some(PathBuf::from("/ws/polars")),
+                    features: set(&["dtype-i8", "lazy"]),
+                }
+            })
+        );
+        assert_eq!(
+            parse_line("0via-helper v0.1.0 (/ws/via-helper)|"),
+            Some(Line {
+                depth: 0,
+                node: Node::Package {
+                    name: "via-helper".into(),
+                    version: "0.1.0".into(),
+                    dir: Some(PathBuf::from("/ws/via-helper")),
+                    features: BTreeSet::new(),
+                }
+            })
+        );
+        assert_eq!(
+            parse_line("13serde_derive v1.0.219 (proc-macro)|default"),
+            Some(Line {
+                depth: 13,
+                node: Node::Package {
+                    name: "serde_derive".into(),
+                    version: "1.0.219".into(),
+                    dir: None,
+                    features: set(&["default"]),
+                }
+            })
+        );
+        assert_eq!(
+            parse_line("1pm v0.1.0 (proc-macro) (/tmp/my dir (old)/pm)|"),
+            Some(Line {
+                depth: 1,
+                node: Node::Package {
+                    name: "pm".into(),
+                    version: "0.1.0".into(),
+                    dir: Some(PathBuf::from("/tmp/my dir (old)/pm")),
+                    features: BTreeSet::new(),
+                }
+            })
+        );
+        assert_eq!(
+            parse_line("3arrow v55.0.0 (https://github.com/apache/arrow-rs#0123abcd)|ffi"),
+            Some(Line {
+                depth: 3,
+                node: Node::Package {
+                    name: "arrow".into(),
+                    version: "55.0.0".into(),
+                    dir: None,
+                    features: set(&["ffi"]),
+                }
+            })
+        );
+        assert_eq!(
+            parse_line("3opt-in feature \"full\" (command-line) (*)"),
+            Some(Line {
+                depth: 3,
+                node: Node::Feature {
+                    name: "opt-in".into(),
+                    feature: "full".into(),
+                    command_line: true,
+                }
+            })
+        );
+        assert_eq!(
+            parse_line("1polars feature \"dtype-full\""),
+            Some(Line {
+                depth: 1,
+                node: Node::Feature {
+                    name: "polars".into(),
+                    feature: "dtype-full".into(),
+                    command_line: false,
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn garbage_is_skipped_not_a_panic() {
+        for text in [
+            "",
+            "   ",
+            "warning: something",
+            "0",
+            "0|",
+            "1polars",
+            "1polars feature \"unterminated",
+            "99999999999999999999999 x v1|",
+            "2x y|a",
+            "\u{1F600}|",
+            "5é feature \"ü\"",
+        ] {
+            let _ = parse_line(text);
+        }
+        let mut graph = Graph::default();
+        // Depth jumps and stray lines do not break the rest.
+        let read = graph.add_forward("0a v1.0.0|\n3b v1.0.0|x\n\n1c v1.0.0|y\nnonsense\n");
+        assert_eq!(read, 2);
+        assert_eq!(graph.enabled().get("c"), Some(&set(&["y"])));
+        assert_eq!(graph.enabled().get("b"), None);
+    }
+
+    #[test]
+    fn forward_tree_of_the_fixture() {
+        let mut graph = Graph::default();
+        graph.add_forward(&fixture("via-helper.txt"));
+        let enabled = graph.enabled();
+        assert_eq!(enabled["via-helper"], BTreeSet::new());
+        assert_eq!(enabled["helper"], set(&["full"]));
+        assert!(enabled["polars"].contains("dtype-full"));
+        assert!(enabled["polars-core"].contains("dtype-time"));
+        assert!(!enabled["polars-core"].contains("dtype-full"));
+        assert_eq!(graph.package_count(), 4);
+        let root = graph.root().and_then(|r| graph.node(r)).map(Node::label);
+        assert_eq!(root.as_deref(), Some("via-helper"));
+        assert_eq!(graph.dir_of("helper"), Some(Path::new("/ws/helper")));
+        assert_eq!(
+            graph.local_dirs(),
+            ["/ws/via-helper", "/ws/helper", "/ws/polars", "/ws/polars-core"]
+                .iter()
+                .map(PathBuf::from)
+                .collect::<Vec<_>>()
+        );
+
+        // `helper feature "full"` enables `polars feature "dtype-full"`; the member enables
+        // `helper feature "full"` through its dependency.
+        let full = graph.feature("polars", "dtype-full").unwrap();
+        let labels = |id: usize| -> Vec<String> {
+            graph
+                .parents(id)
+                .iter()
+                .filter_map(|&p| graph.node(p).map(Node::label))
+                .collect()
+        };
+        assert_eq!(labels(full), ["helper/full"]);
+        let helper_full = graph.feature("helper", "full").unwrap();
+        assert_eq!(labels(helper_full), ["via-helper"]);
+        let time = graph.feature("polars", "dtype-time").unwrap();
+        assert_eq!(labels(time), ["polars/dtype-full"]);
+        let core_time = graph.feature("polars-core", "dtype-time").unwrap();
+        assert_eq!(labels(core_time), ["polars/dtype-time"]);
+    }
+
+    #[test]
+    fn inverted_tree_adds_the_packages_own_features() {
+        let mut graph = Graph::default();
+        graph.add_forward(&fixture("opt-in-full.txt"));
+        // The forward tree starts at the package, so its own `full` is not in it.
+        assert_eq!(graph.feature("polars", "dtype-full"), None);
+        assert!(graph.enabled()["polars"].contains("dtype-full"));
+        graph.add_inverted(&fixture("opt-in-full-inverted.txt"));
+        let full = graph.feature("polars", "dtype-full").unwrap();
+        let parents: Vec<&Node> = graph
+            .parents(full)
+            .iter()
+            .filter_map(|&p| graph.node(p))
+            .collect();
+        assert_eq!(
+            parents,
+            [&Node::Feature {
+                name: "opt-in".into(),
+                feature: "full".into(),
+                command_line: true,
+            }]
+        );
+        // The root did not change, and the edges were not doubled.
+        let root = graph.root().and_then(|r| graph.node(r)).map(Node::label);
+        assert_eq!(root.as_deref(), Some("opt-in"));
+        let date = graph.feature("polars", "dtype-date").unwrap();
+        let mut labels: Vec<String> = graph
+            .parents(date)
+            .iter()
+            .filter_map(|&p| graph.node(p).map(Node::label))
+            .collect();
+        labels.sort();
+        assert_eq!(labels, ["opt-in", "polars/dtype-full"]);
+    }
+
+    #[test]
+    fn names_are_matched_with_dash_and_underscore_alike() {
+        let mut graph = Graph::default();
+        graph.add_forward("0app v0.1.0 (/ws/app)|\n1polars_core feature \"x\"\n2polars_core v1.0.0|x\n");
+        assert!(graph.feature("polars-core", "x").is_some());
+        assert_eq!(graph.packages_of("polars-core").count(), 1);
+        assert!(graph.enabled()["polars-core"].contains("x"));
+    }
+
+    /// A polars-sized graph: 320 packages with 30 features each, every package enabling features
+    /// of the next 3; well over what `cargo tree -e features` prints for polars.
+    #[test]
+    fn parsing_is_fast_on_a_large_graph() {
+        let mut text = String::new();
+        text.push_str("0app v0.1.0 (/ws/app)|\n");
+        for p in 0..320 {
+            let features: Vec<String> = (0..30).map(|f| format!("feature-{f}")).collect();
+            text.push_str(&format!("1crate{p} feature \"default\"\n"));
+            text.push_str(&format!("2crate{p} v1.0.{p}|{}\n", features.join(",")));
+            for next in p + 1..(p + 4).min(320) {
+                for f in 0..30 {
+                    text.push_str(&format!("3crate{next} feature \"feature-{f}\"\n"));
+                    text.push_str(&format!("4crate{next} v1.0.{next}|{} (*)\n", features.join(",")));
+                }
+            }
+        }
+        let lines = text.lines().count();
+        let start = std::time::Instant::now();
+        let mut graph = Graph::default();
+        assert_eq!(graph.add_forward(&text), lines);
+        let enabled = graph.enabled();
+        let took = start.elapsed();
+        assert_eq!(graph.package_count(), 321);
+        assert_eq!(enabled["crate5"].len(), 30);
+        // Generous for a debug build on a busy machine; a release build takes a few ms.
+        assert!(took < std::time::Duration::from_millis(500), "{lines} lines took {took:?}");
+    }
+}

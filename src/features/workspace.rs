@@ -1,0 +1,239 @@
+//! The workspace around the caller: its root, members' manifests and Cargo.lock, which decide
+//! the resolved features and so are watched and hashed.
+
+use super::caller::Caller;
+use super::glob;
+use crate::probe::fs::read_small;
+use crate::settings::toml::{self, Table, Value};
+use std::path::{Component, Path, PathBuf};
+
+/// The caller's workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Workspace {
+    /// The directory of the workspace root manifest.
+    pub(crate) root: PathBuf,
+    /// The root manifest, parsed (empty when unreadable).
+    pub(crate) table: Table,
+    /// The members' manifests, root's excluded, sorted.
+    pub(crate) members: Vec<PathBuf>,
+}
+
+impl Workspace {
+    /// The workspace `caller` belongs to, found as cargo does: the caller's own manifest when it
+    /// has `[workspace]`, the one `package.workspace` names, else the nearest ancestor with
+    /// `[workspace]` that does not exclude it; else the caller is its own root.
+    pub(crate) fn of(caller: &Caller) -> Workspace {
+        let dir = caller.dir();
+        let root = if caller.table.contains_key("workspace") {
+            dir.to_path_buf()
+        } else if let Some(named) = toml::get_path(&caller.table, &["package", "workspace"])
+            .and_then(Value::as_str)
+        {
+            normalize(&dir.join(named))
+        } else {
+            dir.ancestors()
+                .skip(1)
+                .find(|d| {
+                    read_manifest(&d.join("Cargo.toml")).map_or(false, |t| {
+                        t.contains_key("workspace") && !excludes(d, &t, dir)
+                    })
+                })
+                .unwrap_or(dir)
+                .to_path_buf()
+        };
+        let table = if root == dir {
+            caller.table.clone()
+        } else {
+            read_manifest(&root.join("Cargo.toml")).unwrap_or_default()
+        };
+        let members = members(&root, &table);
+        Workspace {
+            root,
+            table,
+            members,
+        }
+    }
+
+    /// The root manifest.
+    pub(crate) fn manifest(&self) -> PathBuf {
+        self.root.join("Cargo.toml")
+    }
+
+    /// `Cargo.lock` at the root.
+    pub(crate) fn lockfile(&self) -> PathBuf {
+        self.root.join("Cargo.lock")
+    }
+
+    /// What decides the resolved features: the root manifest, each member's, and Cargo.lock.
+    pub(crate) fn files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.manifest()];
+        files.extend(self.members.iter().cloned());
+        files.push(self.lockfile());
+        files
+    }
+
+    /// `path` relative to the workspace root when it is inside it, for messages.
+    pub(crate) fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(&self.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+}
+
+/// Reads and parses a manifest; `None` when missing or invalid (cargo will say why).
+pub(crate) fn read_manifest(path: &Path) -> Option<Table> {
+    toml::parse(&read_small(path).ok()?).ok()
+}
+
+/// Whether the workspace at `root` lists `dir` in `workspace.exclude` (paths, not patterns).
+fn excludes(root: &Path, table: &Table, dir: &Path) -> bool {
+    strings(table, &["workspace", "exclude"])
+        .iter()
+        .any(|e| dir.starts_with(normalize(&root.join(e))))
+}
+
+/// The member manifests: `workspace.members` patterns expanded (`*` and `?` per path segment),
+/// `workspace.exclude` removed, only directories with a Cargo.toml, the root itself left out.
+fn members(root: &Path, table: &Table) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for pattern in strings(table, &["workspace", "members"]) {
+        for dir in expand(root, &pattern) {
+            let manifest = dir.join("Cargo.toml");
+            if dir != root && manifest.is_file() && !excludes(root, table, &dir) {
+                out.push(manifest);
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn strings(table: &Table, path: &[&str]) -> Vec<String> {
+    toml::get_path(table, path)
+        .and_then(Value::as_array)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The directories `pattern` names under `root`.
+fn expand(root: &Path, pattern: &str) -> Vec<PathBuf> {
+    let mut dirs = vec![root.to_path_buf()];
+    for segment in pattern.split(['/', '\\']).filter(|s| !s.is_empty() && *s != ".") {
+        let mut next = Vec::new();
+        for dir in &dirs {
+            if !glob::is_pattern(segment) {
+                next.push(normalize(&dir.join(segment)));
+                continue;
+            }
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_type().map_or(false, |t| t.is_dir()))
+                .filter(|e| {
+                    let name = e.file_name();
+                    let name = name.to_string_lossy();
+                    !name.starts_with('.') && glob::matches(segment, &name)
+                })
+                .map(|e| e.path())
+                .collect();
+            found.sort();
+            next.extend(found);
+        }
+        dirs = next;
+    }
+    dirs
+}
+
+/// `a/b/../c` as `a/c`, without touching the filesystem.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn write(path: &Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    fn caller_at(manifest: &Path) -> Caller {
+        Caller {
+            name: "x".into(),
+            version: None,
+            manifest: manifest.to_path_buf(),
+            features: Vec::new(),
+            target: None,
+            table: read_manifest(manifest).unwrap(),
+        }
+    }
+
+    #[test]
+    fn finds_the_root_members_and_lockfile() {
+        let root = std::env::temp_dir().join(format!("lowmem-ws-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        write(
+            &root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"crates/*\", \"tools/cli\", \"./\"]\nexclude = [\"crates/old\"]\n",
+        );
+        let pkg = "[package]\nname = \"x\"\n";
+        write(&root.join("crates/app/Cargo.toml"), pkg);
+        write(&root.join("crates/lib/Cargo.toml"), pkg);
+        write(&root.join("crates/old/Cargo.toml"), pkg);
+        fs::create_dir_all(root.join("crates/not-a-crate")).unwrap();
+        write(&root.join("tools/cli/Cargo.toml"), pkg);
+        write(&root.join("outside/Cargo.toml"), pkg);
+        write(
+            &root.join("named/Cargo.toml"),
+            "[package]\nname = \"x\"\nworkspace = \"../crates/app/..\"\n",
+        );
+
+        let ws = Workspace::of(&caller_at(&root.join("crates/app/Cargo.toml")));
+        assert_eq!(ws.root, root);
+        assert_eq!(
+            ws.files(),
+            [
+                root.join("Cargo.toml"),
+                root.join("crates/app/Cargo.toml"),
+                root.join("crates/lib/Cargo.toml"),
+                root.join("tools/cli/Cargo.toml"),
+                root.join("Cargo.lock"),
+            ]
+        );
+        assert_eq!(ws.relative(&root.join("crates/app/Cargo.toml")), "crates/app/Cargo.toml");
+        assert_eq!(ws.relative(Path::new("/elsewhere/Cargo.toml")), "/elsewhere/Cargo.toml");
+
+        // An excluded package is its own root; `package.workspace` points at the root.
+        let old = Workspace::of(&caller_at(&root.join("crates/old/Cargo.toml")));
+        assert_eq!(old.root, root.join("crates/old"));
+        let named = Workspace::of(&caller_at(&root.join("named/Cargo.toml")));
+        assert_eq!(named.root, root.join("crates"));
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn normalizes_dot_dot() {
+        assert_eq!(normalize(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+    }
+}

@@ -2,6 +2,7 @@
 
 use crate::assess::{self, LinkersOnPath, Workload};
 use crate::env::Env;
+use crate::features::{self, FeatureReport, Rule};
 use crate::options::{read_options, EnvOptions, Policy};
 use crate::output::{self, Capabilities};
 use crate::probe::{self, fs::SystemRoot, MemorySnapshot};
@@ -27,6 +28,8 @@ pub struct Config {
     verbose: bool,
     system_root: PathBuf,
     env: Vec<(String, Option<OsString>)>,
+    rules: Vec<Rule>,
+    manifest_path: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -48,6 +51,8 @@ impl Config {
             verbose: false,
             system_root: PathBuf::from("/"),
             env: Vec::new(),
+            rules: Vec::new(),
+            manifest_path: None,
         }
     }
 
@@ -108,6 +113,56 @@ impl Config {
         self
     }
 
+    /// Checks that polars stays minimal: on `polars` and `polars-core` the enabled `dtype-*`
+    /// features are among `dtype-i8`, `dtype-i16`, `dtype-u8`, `dtype-u16`, `dtype-date`, and
+    /// `dtype-full` is off. `dtype-full` alone makes polars-core need several GB to compile.
+    pub fn polars_minimal_dtypes(&mut self) -> &mut Config {
+        self.rules.extend(features::polars_minimal_dtypes());
+        self
+    }
+
+    /// Checks that none of `features` is enabled on crate `krate` (`-` and `_` alike).
+    pub fn forbid_features(&mut self, krate: &str, features: &[&str]) -> &mut Config {
+        self.rules.push(Rule::Forbid {
+            krate: krate.to_string(),
+            features: features.iter().map(|f| f.to_string()).collect(),
+        });
+        self
+    }
+
+    /// Checks that among `krate`'s enabled features matching `pattern` (`*` any run of
+    /// characters, `?` one), only those in `allowed` are on.
+    pub fn allow_only_features(
+        &mut self,
+        krate: &str,
+        pattern: &str,
+        allowed: &[&str],
+    ) -> &mut Config {
+        self.rules.push(Rule::AllowOnly {
+            krate: krate.to_string(),
+            pattern: pattern.to_string(),
+            allowed: allowed.iter().map(|f| f.to_string()).collect(),
+        });
+        self
+    }
+
+    /// Checks that all of `features` are enabled on `krate`.
+    pub fn require_features(&mut self, krate: &str, features: &[&str]) -> &mut Config {
+        self.rules.push(Rule::Require {
+            krate: krate.to_string(),
+            features: features.iter().map(|f| f.to_string()).collect(),
+        });
+        self
+    }
+
+    /// The package whose features are checked, by its `Cargo.toml`, when not in a build script:
+    /// the `#[test]` pattern (`concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")`). That
+    /// package is checked with its default features, for the host.
+    pub fn manifest_path(&mut self, path: impl AsRef<Path>) -> &mut Config {
+        self.manifest_path = Some(path.as_ref().to_path_buf());
+        self
+    }
+
     /// Runs the check: probes memory, reads the settings, assesses, and (unless
     /// `cargo_directives(false)`) prints the directives. In deny mode with memory short it fails
     /// the build: with `cargo::error` where cargo has it (the build script goes on and cargo
@@ -136,6 +191,11 @@ impl Config {
         let memory = probe::probe(&SystemRoot::new(&self.system_root));
         let settings = read_settings(env, self.profile.as_deref());
         let mut report = self.decide(memory, settings, options, || linkers_on_path(env));
+        report.features = if report.policy == Policy::Off {
+            FeatureReport::default()
+        } else {
+            features::verify(env, &self.rules, self.manifest_path.as_deref())
+        };
         report.watched_env = env.watched();
         report
     }
@@ -174,6 +234,7 @@ impl Config {
             policy,
             verbose,
             problems: options.problems,
+            features: FeatureReport::default(),
             watched_env: Vec::new(),
         }
     }

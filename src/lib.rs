@@ -95,6 +95,7 @@
 mod assess;
 mod config;
 mod env;
+mod features;
 mod options;
 mod output;
 mod probe;
@@ -105,6 +106,7 @@ mod size;
 
 pub use assess::{Advice, Estimate, Phase, Tier, Workload};
 pub use config::Config;
+pub use features::{FeatureReport, FeatureViolation};
 pub use options::Policy;
 pub use probe::{BudgetSource, CgroupLimit, CgroupMemory, MemorySnapshot};
 pub use report::Report;

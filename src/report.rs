@@ -1,6 +1,7 @@
 //! The report: everything one check found and decided, as plain data, and its human summary.
 
 use crate::assess::{Advice, Estimate, Phase, Tier, Workload};
+use crate::features::FeatureReport;
 use crate::options::Policy;
 use crate::probe::{BudgetSource, MemorySnapshot};
 use crate::settings::BuildSettings;
@@ -32,14 +33,18 @@ pub struct Report {
     pub verbose: bool,
     /// Problems with the user's knobs, one line each (always shown).
     pub problems: Vec<String>,
+    /// The feature check (empty when no feature rules were set).
+    pub features: FeatureReport,
     /// The environment variables read that a user can set (for `rerun-if-env-changed`).
     pub watched_env: Vec<String>,
 }
 
 impl Report {
-    /// Whether the policy fails this build: deny, and the tier is `low` or `critical`.
+    /// Whether the policy fails this build: deny, and the tier is `low` or `critical` or a
+    /// feature rule is broken. A probe or `cargo tree` that could not run never fails it.
     pub fn fails(&self) -> bool {
-        self.policy == Policy::Deny && self.tier.is_short()
+        self.policy == Policy::Deny
+            && (self.tier.is_short() || !self.features.violations.is_empty())
     }
 
     /// The budget in MiB (0 when unknown), as `LOWMEM_BUILD_BUDGET_MB` carries it.
@@ -253,6 +258,28 @@ impl fmt::Display for Report {
             row(f, "-Z threads", threads.to_string())?;
         }
         row(f, "policy", self.policy.to_string())?;
+        let features = &self.features;
+        if features.checked {
+            row(
+                f,
+                "features",
+                format!(
+                    "{} broken rule(s){}",
+                    features.violations.len(),
+                    if features.cached {
+                        " (cached verdict)"
+                    } else {
+                        ""
+                    }
+                ),
+            )?;
+        }
+        for violation in &features.violations {
+            row(f, "feature rule", violation.to_string())?;
+        }
+        for line in features.problem.iter().chain(&features.notes) {
+            row(f, "feature note", line.clone())?;
+        }
         for (i, advice) in self.advice.iter().enumerate() {
             row(f, &format!("fix {}", i + 1), advice.to_string())?;
         }

@@ -4,10 +4,11 @@
 use crate::env::Env;
 use crate::probe::fs::read_small;
 use crate::settings::toml::{self, Table, Value};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The package whose resolved features are checked, and how cargo is building it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Caller {
     /// The package's name, from its manifest.
     pub(crate) name: String,
@@ -15,7 +16,8 @@ pub(crate) struct Caller {
     pub(crate) version: Option<String>,
     /// Its `Cargo.toml`.
     pub(crate) manifest: PathBuf,
-    /// The active features, exact names, sorted; `default` among them when it is active.
+    /// The active features to pass to cargo, exact names, sorted: those not implied by another
+    /// one (`default` among them when active), so that cargo shows as requested only what was.
     pub(crate) features: Vec<String>,
     /// The target being built for; `None` means the host (outside a build script).
     pub(crate) target: Option<String>,
@@ -90,7 +92,7 @@ impl Caller {
             .and_then(Value::as_str)
             .map(str::to_string);
         let features = if own_build {
-            active_features(env, &table)
+            reduce(&active_features(env, &table), &table)
         } else {
             default_features(&table)
         };
@@ -142,12 +144,13 @@ fn not_local(dir: &Path, env: &Env) -> Option<String> {
         .or_else(|| env.text("HOME").map(|h| Path::new(h).join(".cargo")));
     let canonical = dir.canonicalize().ok();
     let dirs = std::iter::once(dir).chain(canonical.as_deref());
-    let under_home = cargo_home.map_or(false, |home| {
+    let under_home = cargo_home.is_some_and(|home| {
         let homes = [home.canonicalize().ok(), Some(home)];
         dirs.clone().any(|d| {
-            homes.iter().flatten().any(|h| {
-                d.starts_with(h.join("registry")) || d.starts_with(h.join("git"))
-            })
+            homes
+                .iter()
+                .flatten()
+                .any(|h| d.starts_with(h.join("registry")) || d.starts_with(h.join("git")))
         })
     });
     let marked = [".cargo-ok", ".cargo-checksum.json"]
@@ -183,6 +186,59 @@ fn active_features(env: &Env, manifest: &Table) -> Vec<String> {
     features
 }
 
+/// The fewest of `active` that turn all of them on: a feature implied by one kept (through the
+/// manifest's `[features]`, widest first, so `default` goes before what it lists) is left out.
+/// Cargo then resolves the same, and marks as requested on the command line only those kept.
+fn reduce(active: &[String], manifest: &Table) -> Vec<String> {
+    let names = feature_names(manifest);
+    let mut order: Vec<(BTreeSet<String>, &String)> = active
+        .iter()
+        .map(|f| (implied(f, manifest, &names), f))
+        .collect();
+    order.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.1.cmp(b.1)));
+    let mut covered: BTreeSet<String> = BTreeSet::new();
+    let mut kept: Vec<String> = Vec::new();
+    for (closure, feature) in order {
+        if !covered.contains(feature) {
+            kept.push(feature.clone());
+            covered.extend(closure);
+        }
+    }
+    kept.sort();
+    kept
+}
+
+/// `feature` and every feature of the same package it turns on, directly or not: values naming
+/// a feature, and `dep/x` turning on the implicit feature of an optional dependency `dep`.
+fn implied(feature: &str, manifest: &Table, names: &[String]) -> BTreeSet<String> {
+    let table = toml::get_path(manifest, &["features"]).and_then(Value::as_table);
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut todo = vec![feature.to_string()];
+    while let Some(next) = todo.pop() {
+        if !seen.insert(next.clone()) {
+            continue;
+        }
+        let values = table
+            .and_then(|t| t.get(&next))
+            .and_then(Value::as_array)
+            .unwrap_or_default();
+        for value in values.iter().filter_map(Value::as_str) {
+            if value.starts_with("dep:") {
+                continue;
+            }
+            let own = match value.split_once('/') {
+                Some((dep, _)) if !dep.ends_with('?') => dep,
+                Some(_) => continue,
+                None => value,
+            };
+            if names.iter().any(|n| n == own) {
+                todo.push(own.to_string());
+            }
+        }
+    }
+    seen
+}
+
 /// The features a plain build turns on: `default` (when the manifest has it). Cargo expands the
 /// rest itself.
 fn default_features(manifest: &Table) -> Vec<String> {
@@ -195,17 +251,16 @@ fn default_features(manifest: &Table) -> Vec<String> {
 
 /// `CARGO_FEATURE_<NAME>` for a feature: upper case, `-` as `_` (so `a-b` and `a_b` share one).
 pub(crate) fn env_name(feature: &str) -> String {
-    format!(
-        "CARGO_FEATURE_{}",
-        feature.to_uppercase().replace('-', "_")
-    )
+    format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"))
 }
 
 /// Every feature name the manifest defines: the `[features]` keys and the optional
 /// dependencies that no feature names as `dep:<name>` (those are implicit features).
 pub(crate) fn feature_names(manifest: &Table) -> Vec<String> {
     let table = toml::get_path(manifest, &["features"]).and_then(Value::as_table);
-    let mut names: Vec<String> = table.map(|t| t.keys().cloned().collect()).unwrap_or_default();
+    let mut names: Vec<String> = table
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
     let explicit_deps: Vec<&str> = table
         .into_iter()
         .flat_map(|t| t.values())
@@ -351,6 +406,31 @@ with_rayon = ["rayon"]
     }
 
     #[test]
+    fn implied_features_are_left_to_cargo() {
+        let table = manifest(OPT_IN);
+        let all = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // `default` brings `fast-math`; `with_rayon` brings the implicit `rayon`.
+        assert_eq!(
+            reduce(&all(&["default", "fast-math", "full"]), &table),
+            ["default", "full"]
+        );
+        assert_eq!(
+            reduce(&all(&["rayon", "with_rayon"]), &table),
+            ["with_rayon"]
+        );
+        assert_eq!(reduce(&all(&["fast-math"]), &table), ["fast-math"]);
+        assert!(reduce(&[], &table).is_empty());
+        // Features that turn each other on: one is kept.
+        let cycle = manifest("[features]\na = [\"b\"]\nb = [\"a\"]\nc = [\"x?/y\", \"dep:z\"]\n");
+        assert_eq!(reduce(&all(&["a", "b", "c"]), &cycle), ["a", "c"]);
+        // Without a readable table nothing is left out.
+        assert_eq!(
+            reduce(&all(&["default", "x"]), &Table::new()),
+            ["default", "x"]
+        );
+    }
+
+    #[test]
     fn selection_arguments() {
         let caller = Caller {
             name: "opt-in".into(),
@@ -386,10 +466,7 @@ with_rayon = ["rayon"]
     }
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "lowmem-caller-{name}-{}",
-            std::process::id()
-        ));
+        let dir = std::env::temp_dir().join(format!("lowmem-caller-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -420,7 +497,9 @@ with_rayon = ["rayon"]
                 ("CARGO_MANIFEST_DIR", dir_text.as_str()),
             ]);
             match Caller::from_env(&env, None) {
-                Err(NotRun::Note(note)) => assert!(note.contains("registry, git or vendored"), "{note}"),
+                Err(NotRun::Note(note)) => {
+                    assert!(note.contains("registry, git or vendored"), "{note}")
+                }
                 other => panic!("{}: {other:?}", dir.display()),
             }
         }

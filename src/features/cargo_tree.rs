@@ -58,7 +58,10 @@ pub(crate) fn run(env: &Env, caller: &Caller, invert: &[String]) -> Result<Strin
     if done.success {
         Ok(done.stdout)
     } else {
-        Err(format!("`cargo tree` failed: {}", first_error(&done.stderr)))
+        Err(format!(
+            "`cargo tree` failed: {}",
+            first_error(&done.stderr)
+        ))
     }
 }
 

@@ -6,9 +6,18 @@ use std::collections::{BTreeMap, BTreeSet};
 /// A crate name as cargo compares them for rules: `-` and `_` alike, ASCII case folded
 /// (`polars_core` and `polars-core` are the same crate).
 pub(crate) fn crate_key(name: &str) -> String {
-    name.chars()
-        .map(|c| if c == '_' { '-' } else { c.to_ascii_lowercase() })
-        .collect()
+    crate_key_chars(name).collect()
+}
+
+/// The characters of [`crate_key`], for building keys without an allocation.
+pub(crate) fn crate_key_chars(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars().map(|c| {
+        if c == '_' {
+            '-'
+        } else {
+            c.to_ascii_lowercase()
+        }
+    })
 }
 
 /// What the rules found wrong with one crate: features on that must be off (`missing: false`),
@@ -113,9 +122,9 @@ pub(crate) fn evaluate(rules: &[Rule], enabled: &BTreeMap<String, BTreeSet<Strin
 
 fn rule_crate(rule: &Rule) -> &String {
     match rule {
-        Rule::Forbid { krate, .. } | Rule::AllowOnly { krate, .. } | Rule::Require { krate, .. } => {
-            krate
-        }
+        Rule::Forbid { krate, .. }
+        | Rule::AllowOnly { krate, .. }
+        | Rule::Require { krate, .. } => krate,
     }
 }
 
@@ -166,7 +175,10 @@ mod tests {
             "lazy",
         ];
         let ok = graph(&[("polars", &five), ("polars-core", &five)]);
-        assert_eq!(evaluate(&polars_minimal_dtypes(), &ok), Evaluation::default());
+        assert_eq!(
+            evaluate(&polars_minimal_dtypes(), &ok),
+            Evaluation::default()
+        );
 
         let full = graph(&[
             ("polars", &["dtype-full", "dtype-i8", "dtype-time", "lazy"]),

@@ -4,18 +4,12 @@
 
 use super::rules::crate_key;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 /// The `-f` format the parser reads: the package, a `|` (never in a feature name, so the
 /// features are what follows the last one), and the comma-separated enabled features.
 pub(crate) const FORMAT: &str = "{p}|{f}";
-
-/// What identifies a node: crate names are compared as [`crate_key`]s.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    Package { krate: String, version: String },
-    Feature { krate: String, feature: String },
-}
 
 /// One node of the graph: a package (`polars v0.55.2 (/ws/polars)|lazy`) or one feature of a
 /// crate (`polars feature "lazy"`).
@@ -59,19 +53,38 @@ impl Node {
 #[derive(Debug, Default)]
 pub(crate) struct Graph {
     nodes: Vec<Node>,
-    index: HashMap<Key, usize>,
+    /// Node ids by [`key_into`] key.
+    index: HashMap<String, usize, Fast>,
+    /// For each package node, the feature lists already merged into it, as printed: a package
+    /// shows up many times with the same list, which is then compared, not parsed again.
+    merged: Vec<Vec<String>>,
     /// For each node, the nodes with an edge to it (who depends on it or enables it).
     parents: Vec<Vec<usize>>,
-    edges: HashSet<(usize, usize)>,
+    edges: HashSet<(usize, usize), Fast>,
     /// The package each tree started from (the package being built, in a forward tree).
     root: Option<usize>,
 }
 
-/// One line of output, parsed.
+/// One line of output, parsed, borrowing from it.
 #[derive(Debug, PartialEq, Eq)]
-struct Line {
+struct Line<'a> {
     depth: usize,
-    node: Node,
+    item: Item<'a>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Item<'a> {
+    Package {
+        name: &'a str,
+        version: &'a str,
+        dir: Option<&'a Path>,
+        features: &'a str,
+    },
+    Feature {
+        name: &'a str,
+        feature: &'a str,
+        command_line: bool,
+    },
 }
 
 impl Graph {
@@ -89,6 +102,7 @@ impl Graph {
 
     fn add(&mut self, output: &str, inverted: bool) -> usize {
         let mut stack: Vec<usize> = Vec::new();
+        let mut key = String::new();
         let mut read = 0;
         for text in output.lines() {
             let Some(line) = parse_line(text) else {
@@ -99,7 +113,7 @@ impl Graph {
                 continue;
             }
             stack.truncate(line.depth);
-            let id = self.intern(line.node);
+            let id = self.intern(&line.item, &mut key);
             if let Some(&above) = stack.last() {
                 if inverted {
                     self.edge(id, above);
@@ -115,46 +129,71 @@ impl Graph {
         read
     }
 
-    fn intern(&mut self, node: Node) -> usize {
-        let key = match &node {
-            Node::Package { name, version, .. } => Key::Package {
-                krate: crate_key(name),
-                version: version.clone(),
-            },
-            Node::Feature { name, feature, .. } => Key::Feature {
-                krate: crate_key(name),
-                feature: feature.clone(),
-            },
-        };
-        if let Some(&id) = self.index.get(&key) {
-            match (&mut self.nodes[id], node) {
+    /// The id of the node `item` names, adding it or merging into it. Allocates only for
+    /// nodes and feature lists not seen before.
+    fn intern(&mut self, item: &Item<'_>, key: &mut String) -> usize {
+        key_into(item, key);
+        if let Some(&id) = self.index.get(key.as_str()) {
+            match (item, &mut self.nodes[id]) {
                 (
-                    Node::Package { features, dir, .. },
-                    Node::Package {
-                        features: more,
+                    Item::Package {
+                        features: list,
                         dir: other_dir,
                         ..
                     },
+                    Node::Package { features, dir, .. },
                 ) => {
-                    features.extend(more);
+                    if !self.merged[id].iter().any(|seen| seen == list) {
+                        features.extend(split_features(list));
+                        self.merged[id].push(list.to_string());
+                    }
                     if dir.is_none() {
-                        *dir = other_dir;
+                        *dir = other_dir.map(Path::to_path_buf);
                     }
                 }
                 (
-                    Node::Feature { command_line, .. },
-                    Node::Feature {
+                    Item::Feature {
                         command_line: also, ..
                     },
+                    Node::Feature { command_line, .. },
                 ) => *command_line |= also,
                 _ => {}
             }
             return id;
         }
+        let (node, merged) = match *item {
+            Item::Package {
+                name,
+                version,
+                dir,
+                features,
+            } => (
+                Node::Package {
+                    name: name.to_string(),
+                    version: version.to_string(),
+                    dir: dir.map(Path::to_path_buf),
+                    features: split_features(features).collect(),
+                },
+                vec![features.to_string()],
+            ),
+            Item::Feature {
+                name,
+                feature,
+                command_line,
+            } => (
+                Node::Feature {
+                    name: name.to_string(),
+                    feature: feature.to_string(),
+                    command_line,
+                },
+                Vec::new(),
+            ),
+        };
         let id = self.nodes.len();
         self.nodes.push(node);
         self.parents.push(Vec::new());
-        self.index.insert(key, id);
+        self.merged.push(merged);
+        self.index.insert(key.clone(), id);
         id
     }
 
@@ -181,12 +220,22 @@ impl Graph {
 
     /// The node of `feature` of the crate with [`crate_key`] `krate`, if it is in the graph.
     pub(crate) fn feature(&self, krate: &str, feature: &str) -> Option<usize> {
-        self.index
-            .get(&Key::Feature {
-                krate: krate.to_string(),
-                feature: feature.to_string(),
+        let mut key = String::new();
+        key_into(
+            &Item::Feature {
+                name: krate,
+                feature,
+                command_line: false,
+            },
+            &mut key,
+        );
+        // The index has cargo's spelling; `polars_core` style names need the slow way.
+        self.index.get(&key).copied().or_else(|| {
+            self.nodes.iter().position(|n| {
+                matches!(n, Node::Feature { name, feature: f, .. }
+                    if f == feature && crate_key(name) == krate)
             })
-            .copied()
+        })
     }
 
     /// The package nodes of the crate with [`crate_key`] `krate` (one per version).
@@ -194,7 +243,9 @@ impl Graph {
         self.nodes
             .iter()
             .enumerate()
-            .filter(move |(_, n)| matches!(n, Node::Package { .. }) && crate_key(n.crate_name()) == krate)
+            .filter(move |(_, n)| {
+                matches!(n, Node::Package { .. }) && crate_key(n.crate_name()) == krate
+            })
             .map(|(id, _)| id)
     }
 
@@ -224,7 +275,9 @@ impl Graph {
     pub(crate) fn dir_of(&self, krate: &str) -> Option<&Path> {
         self.nodes.iter().find_map(|n| match n {
             Node::Package {
-                name, dir: Some(dir), ..
+                name,
+                dir: Some(dir),
+                ..
             } if crate_key(name) == krate => Some(dir.as_path()),
             _ => None,
         })
@@ -244,9 +297,59 @@ impl Graph {
     }
 }
 
+/// The index key of a node: `P<name> <version>` or `F<name> <feature>` (neither a crate name
+/// nor a version has a space), written into `key` so lookups do not allocate.
+fn key_into(item: &Item<'_>, key: &mut String) {
+    key.clear();
+    let (kind, name, rest) = match *item {
+        Item::Package { name, version, .. } => ("P", name, version),
+        Item::Feature { name, feature, .. } => ("F", name, feature),
+    };
+    key.push_str(kind);
+    key.push_str(name);
+    key.push(' ');
+    key.push_str(rest);
+}
+
+/// FNV-1a: the graph's keys are short and not attacker-chosen, and std's SipHash costs much
+/// more in the unoptimized builds build scripts usually are.
+#[derive(Default)]
+struct FnvHasher(u64);
+
+type Fast = BuildHasherDefault<FnvHasher>;
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &byte in bytes {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        let mixed = (self.0 ^ n as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        self.0 = mixed ^ (mixed >> 29);
+    }
+}
+
+fn split_features(list: &str) -> impl Iterator<Item = String> + '_ {
+    list.split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+}
+
 /// `3polars feature "dtype-full" (*)` or `2polars v0.55.2 (/ws/polars)|a,b (*)`; `None` for
 /// anything else (blank lines between trees, messages).
-fn parse_line(text: &str) -> Option<Line> {
+fn parse_line(text: &str) -> Option<Line<'_>> {
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let depth: usize = text.get(..digits)?.parse().ok()?;
     let mut rest = text.get(digits..)?.trim_end();
@@ -261,50 +364,43 @@ fn parse_line(text: &str) -> Option<Line> {
             break;
         }
     }
-    let node = match rest.rsplit_once('|') {
+    let item = match rest.rsplit_once('|') {
         Some((package, features)) => parse_package(package, features)?,
         None => {
-            let (name, feature) = rest.split_once(" feature \"")?;
-            Node::Feature {
-                name: name.to_string(),
-                feature: feature.strip_suffix('"')?.to_string(),
+            // Crate names have no spaces; a char split is much cheaper than a substring
+            // search in the unoptimized builds build scripts usually are.
+            let (name, feature) = rest.split_once(' ')?;
+            Item::Feature {
+                name,
+                feature: feature.strip_prefix("feature \"")?.strip_suffix('"')?,
                 command_line,
             }
         }
     };
-    Some(Line { depth, node })
+    Some(Line { depth, item })
 }
 
 /// `polars v0.55.2 (proc-macro) (/ws/polars)` and `a,b`.
-fn parse_package(package: &str, features: &str) -> Option<Node> {
+fn parse_package<'a>(package: &'a str, features: &'a str) -> Option<Item<'a>> {
     let (name, rest) = package.split_once(' ')?;
-    let (version, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (version, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let version = version.strip_prefix('v')?;
-    let mut dir = None;
-    loop {
-        rest = rest.trim_start();
-        if let Some(r) = rest.strip_prefix("(proc-macro)") {
-            rest = r;
-            continue;
-        }
-        // The source: a path for path packages, a URL for git, `registry ...` for others.
-        if let Some(inner) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
-            let path = Path::new(inner);
-            if path.is_absolute() {
-                dir = Some(path.to_path_buf());
-            }
-        }
-        break;
-    }
-    Some(Node::Package {
-        name: name.to_string(),
-        version: version.to_string(),
+    let rest = rest.trim_start();
+    let rest = rest
+        .strip_prefix("(proc-macro)")
+        .unwrap_or(rest)
+        .trim_start();
+    // The source: a path for path packages, a URL for git, `registry ...` for others.
+    let dir = rest
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .map(Path::new)
+        .filter(|p| p.is_absolute());
+    Some(Item::Package {
+        name,
+        version,
         dir,
-        features: features
-            .split(',')
-            .filter(|f| !f.is_empty())
-            .map(str::to_string)
-            .collect(),
+        features,
     })
 }
 
@@ -325,73 +421,48 @@ mod tests {
 
     #[test]
     fn lines_of_every_kind() {
+        let package = |depth, name, version, dir: Option<&'static str>, features| {
+            Some(Line {
+                depth,
+                item: Item::Package {
+                    name,
+                    version,
+                    dir: dir.map(Path::new),
+                    features,
+                },
+            })
+        };
         assert_eq!(
             parse_line("2polars v0.55.2 (/ws/polars)|dtype-i8,lazy (*)"),
-            Some(Line {
-                depth: 2,
-                node: Node::Package {
-                    name: "polars".into(),
-                    version: "0.55.2".into(),
-                    dir: Some(PathBuf::from("/ws/polars")),
-                    features: set(&["dtype-i8", "lazy"]),
-                }
-            })
+            package(2, "polars", "0.55.2", Some("/ws/polars"), "dtype-i8,lazy")
         );
         assert_eq!(
             parse_line("0via-helper v0.1.0 (/ws/via-helper)|"),
-            Some(Line {
-                depth: 0,
-                node: Node::Package {
-                    name: "via-helper".into(),
-                    version: "0.1.0".into(),
-                    dir: Some(PathBuf::from("/ws/via-helper")),
-                    features: BTreeSet::new(),
-                }
-            })
+            package(0, "via-helper", "0.1.0", Some("/ws/via-helper"), "")
         );
         assert_eq!(
             parse_line("13serde_derive v1.0.219 (proc-macro)|default"),
-            Some(Line {
-                depth: 13,
-                node: Node::Package {
-                    name: "serde_derive".into(),
-                    version: "1.0.219".into(),
-                    dir: None,
-                    features: set(&["default"]),
-                }
-            })
+            package(13, "serde_derive", "1.0.219", None, "default")
         );
         assert_eq!(
             parse_line("1pm v0.1.0 (proc-macro) (/tmp/my dir (old)/pm)|"),
-            Some(Line {
-                depth: 1,
-                node: Node::Package {
-                    name: "pm".into(),
-                    version: "0.1.0".into(),
-                    dir: Some(PathBuf::from("/tmp/my dir (old)/pm")),
-                    features: BTreeSet::new(),
-                }
-            })
+            package(1, "pm", "0.1.0", Some("/tmp/my dir (old)/pm"), "")
         );
         assert_eq!(
             parse_line("3arrow v55.0.0 (https://github.com/apache/arrow-rs#0123abcd)|ffi"),
-            Some(Line {
-                depth: 3,
-                node: Node::Package {
-                    name: "arrow".into(),
-                    version: "55.0.0".into(),
-                    dir: None,
-                    features: set(&["ffi"]),
-                }
-            })
+            package(3, "arrow", "55.0.0", None, "ffi")
+        );
+        assert_eq!(
+            parse_line("4serde v1.0.0 (registry `my-registry`)|std"),
+            package(4, "serde", "1.0.0", None, "std")
         );
         assert_eq!(
             parse_line("3opt-in feature \"full\" (command-line) (*)"),
             Some(Line {
                 depth: 3,
-                node: Node::Feature {
-                    name: "opt-in".into(),
-                    feature: "full".into(),
+                item: Item::Feature {
+                    name: "opt-in",
+                    feature: "full",
                     command_line: true,
                 }
             })
@@ -400,13 +471,24 @@ mod tests {
             parse_line("1polars feature \"dtype-full\""),
             Some(Line {
                 depth: 1,
-                node: Node::Feature {
-                    name: "polars".into(),
-                    feature: "dtype-full".into(),
+                item: Item::Feature {
+                    name: "polars",
+                    feature: "dtype-full",
                     command_line: false,
                 }
             })
         );
+    }
+
+    #[test]
+    fn a_package_seen_with_other_features_gets_their_union() {
+        // The same package built for the host (under a proc-macro) and for the target.
+        let mut graph = Graph::default();
+        graph.add_forward(
+            "0app v0.1.0 (/ws/app)|\n1serde v1.0.0|std\n1macros v0.1.0 (proc-macro)|\n2serde v1.0.0|derive\n1serde v1.0.0|std (*)\n",
+        );
+        assert_eq!(graph.enabled()["serde"], set(&["derive", "std"]));
+        assert_eq!(graph.package_count(), 3);
     }
 
     #[test]
@@ -450,10 +532,15 @@ mod tests {
         assert_eq!(graph.dir_of("helper"), Some(Path::new("/ws/helper")));
         assert_eq!(
             graph.local_dirs(),
-            ["/ws/via-helper", "/ws/helper", "/ws/polars", "/ws/polars-core"]
-                .iter()
-                .map(PathBuf::from)
-                .collect::<Vec<_>>()
+            [
+                "/ws/via-helper",
+                "/ws/helper",
+                "/ws/polars",
+                "/ws/polars-core"
+            ]
+            .iter()
+            .map(PathBuf::from)
+            .collect::<Vec<_>>()
         );
 
         // `helper feature "full"` enables `polars feature "dtype-full"`; the member enables
@@ -513,7 +600,9 @@ mod tests {
     #[test]
     fn names_are_matched_with_dash_and_underscore_alike() {
         let mut graph = Graph::default();
-        graph.add_forward("0app v0.1.0 (/ws/app)|\n1polars_core feature \"x\"\n2polars_core v1.0.0|x\n");
+        graph.add_forward(
+            "0app v0.1.0 (/ws/app)|\n1polars_core feature \"x\"\n2polars_core v1.0.0|x\n",
+        );
         assert!(graph.feature("polars-core", "x").is_some());
         assert_eq!(graph.packages_of("polars-core").count(), 1);
         assert!(graph.enabled()["polars-core"].contains("x"));
@@ -532,7 +621,10 @@ mod tests {
             for next in p + 1..(p + 4).min(320) {
                 for f in 0..30 {
                     text.push_str(&format!("3crate{next} feature \"feature-{f}\"\n"));
-                    text.push_str(&format!("4crate{next} v1.0.{next}|{} (*)\n", features.join(",")));
+                    text.push_str(&format!(
+                        "4crate{next} v1.0.{next}|{} (*)\n",
+                        features.join(",")
+                    ));
                 }
             }
         }
@@ -545,6 +637,9 @@ mod tests {
         assert_eq!(graph.package_count(), 321);
         assert_eq!(enabled["crate5"].len(), 30);
         // Generous for a debug build on a busy machine; a release build takes a few ms.
-        assert!(took < std::time::Duration::from_millis(500), "{lines} lines took {took:?}");
+        assert!(
+            took < std::time::Duration::from_millis(500),
+            "{lines} lines took {took:?}"
+        );
     }
 }

@@ -12,8 +12,6 @@ use std::path::{Component, Path, PathBuf};
 pub(crate) struct Workspace {
     /// The directory of the workspace root manifest.
     pub(crate) root: PathBuf,
-    /// The root manifest, parsed (empty when unreadable).
-    pub(crate) table: Table,
     /// The members' manifests, root's excluded, sorted.
     pub(crate) members: Vec<PathBuf>,
 }
@@ -26,17 +24,16 @@ impl Workspace {
         let dir = caller.dir();
         let root = if caller.table.contains_key("workspace") {
             dir.to_path_buf()
-        } else if let Some(named) = toml::get_path(&caller.table, &["package", "workspace"])
-            .and_then(Value::as_str)
+        } else if let Some(named) =
+            toml::get_path(&caller.table, &["package", "workspace"]).and_then(Value::as_str)
         {
             normalize(&dir.join(named))
         } else {
             dir.ancestors()
                 .skip(1)
                 .find(|d| {
-                    read_manifest(&d.join("Cargo.toml")).map_or(false, |t| {
-                        t.contains_key("workspace") && !excludes(d, &t, dir)
-                    })
+                    read_manifest(&d.join("Cargo.toml"))
+                        .is_some_and(|t| t.contains_key("workspace") && !excludes(d, &t, dir))
                 })
                 .unwrap_or(dir)
                 .to_path_buf()
@@ -47,11 +44,7 @@ impl Workspace {
             read_manifest(&root.join("Cargo.toml")).unwrap_or_default()
         };
         let members = members(&root, &table);
-        Workspace {
-            root,
-            table,
-            members,
-        }
+        Workspace { root, members }
     }
 
     /// The root manifest.
@@ -64,11 +57,13 @@ impl Workspace {
         self.root.join("Cargo.lock")
     }
 
-    /// What decides the resolved features: the root manifest, each member's, and Cargo.lock.
+    /// What decides the resolved features: the root manifest, each member's, and Cargo.lock;
+    /// those that exist (cargo reruns a build script on every build for a missing one).
     pub(crate) fn files(&self) -> Vec<PathBuf> {
         let mut files = vec![self.manifest()];
         files.extend(self.members.iter().cloned());
         files.push(self.lockfile());
+        files.retain(|f| f.is_file());
         files
     }
 
@@ -123,7 +118,10 @@ fn strings(table: &Table, path: &[&str]) -> Vec<String> {
 /// The directories `pattern` names under `root`.
 fn expand(root: &Path, pattern: &str) -> Vec<PathBuf> {
     let mut dirs = vec![root.to_path_buf()];
-    for segment in pattern.split(['/', '\\']).filter(|s| !s.is_empty() && *s != ".") {
+    for segment in pattern
+        .split(['/', '\\'])
+        .filter(|s| !s.is_empty() && *s != ".")
+    {
         let mut next = Vec::new();
         for dir in &dirs {
             if !glob::is_pattern(segment) {
@@ -135,7 +133,7 @@ fn expand(root: &Path, pattern: &str) -> Vec<PathBuf> {
             };
             let mut found: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
-                .filter(|e| e.file_type().map_or(false, |t| t.is_dir()))
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                 .filter(|e| {
                     let name = e.file_name();
                     let name = name.to_string_lossy();
@@ -211,18 +209,23 @@ mod tests {
 
         let ws = Workspace::of(&caller_at(&root.join("crates/app/Cargo.toml")));
         assert_eq!(ws.root, root);
+        let members = [
+            root.join("Cargo.toml"),
+            root.join("crates/app/Cargo.toml"),
+            root.join("crates/lib/Cargo.toml"),
+            root.join("tools/cli/Cargo.toml"),
+        ];
+        assert_eq!(ws.files(), members);
+        write(&root.join("Cargo.lock"), "version = 4\n");
+        assert_eq!(ws.files().last(), Some(&root.join("Cargo.lock")));
         assert_eq!(
-            ws.files(),
-            [
-                root.join("Cargo.toml"),
-                root.join("crates/app/Cargo.toml"),
-                root.join("crates/lib/Cargo.toml"),
-                root.join("tools/cli/Cargo.toml"),
-                root.join("Cargo.lock"),
-            ]
+            ws.relative(&root.join("crates/app/Cargo.toml")),
+            "crates/app/Cargo.toml"
         );
-        assert_eq!(ws.relative(&root.join("crates/app/Cargo.toml")), "crates/app/Cargo.toml");
-        assert_eq!(ws.relative(Path::new("/elsewhere/Cargo.toml")), "/elsewhere/Cargo.toml");
+        assert_eq!(
+            ws.relative(Path::new("/elsewhere/Cargo.toml")),
+            "/elsewhere/Cargo.toml"
+        );
 
         // An excluded package is its own root; `package.workspace` points at the root.
         let old = Workspace::of(&caller_at(&root.join("crates/old/Cargo.toml")));
@@ -234,6 +237,9 @@ mod tests {
 
     #[test]
     fn normalizes_dot_dot() {
-        assert_eq!(normalize(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
     }
 }

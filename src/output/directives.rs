@@ -5,6 +5,7 @@
 use crate::assess::Tier;
 use crate::options::Policy;
 use crate::Report;
+use std::path::PathBuf;
 
 /// The prefix of every message, so users can tell where a warning comes from.
 const TAG: &str = "lowmem_build: ";
@@ -65,15 +66,31 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
         }
     }
 
+    if let Some(problem) = &report.features.problem {
+        if report.policy != Policy::Off {
+            warn(&mut out, problem);
+        }
+    }
+
     let fails = report.fails();
     let mut exit_with = None;
-    let mut message = vec![report.headline()];
+    let mut message = Vec::new();
+    if report.tier != Tier::Ok || fails {
+        message.push(report.headline());
+        message.extend(
+            report
+                .advice
+                .iter()
+                .enumerate()
+                .map(|(i, a)| format!("fix {}: {a}", i + 1)),
+        );
+    }
     message.extend(
         report
-            .advice
+            .features
+            .violations
             .iter()
-            .enumerate()
-            .map(|(i, a)| format!("fix {}: {a}", i + 1)),
+            .map(|v| format!("feature check: {v}")),
     );
     if fails {
         message.push("this build fails because LOWMEM_BUILD=deny or Policy::Deny is set; LOWMEM_BUILD=warn lets it go on".to_string());
@@ -91,7 +108,7 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
                     .collect(),
             );
         }
-    } else if report.policy != Policy::Off && report.tier != Tier::Ok && !report.verbose {
+    } else if report.policy != Policy::Off && !report.verbose {
         for line in &message {
             warn(&mut out, line);
         }
@@ -115,7 +132,18 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
     for var in &report.watched_env {
         out.push(format!("cargo:rerun-if-env-changed={var}"));
     }
-    for file in &report.settings.files_read {
+    let mut files: Vec<&PathBuf> = Vec::new();
+    for file in report
+        .settings
+        .files_read
+        .iter()
+        .chain(&report.features.files)
+    {
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    for file in files {
         out.push(format!("cargo:rerun-if-changed={}", file.display()));
     }
     Output {

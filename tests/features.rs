@@ -1,0 +1,346 @@
+//! The feature check through real cargo builds: the fixture workspace in
+//! tests/fixtures/features/ws (local stand-ins for `polars` and `polars-core`, one member per
+//! case) is copied to a temporary directory and its members are built with `cargo build`; the
+//! assertions are on cargo's own output. Each member's build.rs calls
+//! `Config::new().polars_minimal_dtypes().check()`; some tests write another build.rs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The target dir all fixture builds share, so lowmem_build is compiled once.
+fn shared_target() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("features-target")
+}
+
+/// A copy of the fixture workspace, removed on drop.
+struct Workspace {
+    root: PathBuf,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).unwrap();
+        }
+    }
+}
+
+impl Workspace {
+    fn new(name: &str) -> Workspace {
+        let root = std::env::temp_dir().join(format!(
+            "lowmem-features-it-{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&root);
+        copy_dir(&repo().join("tests/fixtures/features/ws"), &root);
+        let ws = Workspace { root };
+        // The members reach lowmem_build through a path relative to the repository.
+        for entry in std::fs::read_dir(&ws.root).unwrap() {
+            let manifest = entry.unwrap().path().join("Cargo.toml");
+            if let Ok(text) = std::fs::read_to_string(&manifest) {
+                std::fs::write(
+                    &manifest,
+                    text.replace("\"../../../../..\"", &ws.repo_path()),
+                )
+                .unwrap();
+            }
+        }
+        ws
+    }
+
+    /// The repository as a TOML string.
+    fn repo_path(&self) -> String {
+        format!("{:?}", repo().display().to_string())
+    }
+
+    fn write(&self, path: &str, text: &str) -> &Workspace {
+        let path = self.root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        self
+    }
+
+    fn edit(&self, path: &str, from: &str, to: &str) -> &Workspace {
+        let text = std::fs::read_to_string(self.root.join(path)).unwrap();
+        assert!(text.contains(from), "{path} has no {from:?}");
+        self.write(path, &text.replace(from, to))
+    }
+
+    /// `cargo <args>` in the workspace with `env` set, every variable that would leak the
+    /// outer test run's settings removed, and a large memory budget so that only the feature
+    /// check speaks.
+    fn cargo(&self, args: &[&str], env: &[(&str, &str)]) -> Built {
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args(args).current_dir(&self.root);
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if key.starts_with("LOWMEM_BUILD")
+                || key.starts_with("CARGO_PROFILE_")
+                || key.starts_with("CARGO_BUILD_")
+                || key == "CARGO_INCREMENTAL"
+                || key == "RUSTFLAGS"
+            {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("CARGO_TARGET_DIR", shared_target())
+            .env("CARGO_NET_OFFLINE", "true")
+            .env("CARGO_TERM_COLOR", "never")
+            .env("LOWMEM_BUILD_MEMORY", "64GiB");
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
+        Built::from(cmd.output().unwrap())
+    }
+
+    fn build(&self, args: &[&str], env: &[(&str, &str)]) -> Built {
+        let mut all = vec!["build", "--offline"];
+        all.extend_from_slice(args);
+        self.cargo(&all, env)
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// What a cargo command printed.
+struct Built {
+    success: bool,
+    stderr: String,
+    stdout: String,
+}
+
+impl From<Output> for Built {
+    fn from(out: Output) -> Built {
+        Built {
+            success: out.status.success(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        }
+    }
+}
+
+impl Built {
+    /// cargo's `warning: <pkg>@<version>: lowmem_build: ...` lines, without the prefix.
+    fn warnings(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .filter_map(|l| l.split_once(": lowmem_build: ").map(|(_, rest)| rest))
+            .collect()
+    }
+
+    fn assert_ok(&self) -> &Built {
+        assert!(self.success, "build failed:\n{}", self.stderr);
+        self
+    }
+
+    fn assert_quiet(&self) -> &Built {
+        self.assert_ok();
+        assert!(self.warnings().is_empty(), "{}", self.stderr);
+        self
+    }
+
+    fn warns(&self, text: &str) -> bool {
+        self.warnings().iter().any(|w| w.contains(text))
+    }
+}
+
+#[test]
+fn the_minimal_member_builds_quietly() {
+    let ws = Workspace::new("minimal");
+    ws.build(&["-p", "minimal"], &[]).assert_quiet();
+}
+
+#[test]
+fn a_feature_of_another_member_warns_and_deny_fails_until_fixed() {
+    let ws = Workspace::new("via-helper");
+    let warned = ws.build(&["-p", "via-helper"], &[]);
+    warned.assert_ok();
+    assert!(
+        warned.warns("feature `full` of crate `helper` enables `polars/dtype-full`"),
+        "{}",
+        warned.stderr
+    );
+    assert!(
+        warned.warns("via-helper/Cargo.toml: remove `full` from the features of `helper`"),
+        "{}",
+        warned.stderr
+    );
+
+    let denied = ws.build(&["-p", "via-helper"], &[("LOWMEM_BUILD", "deny")]);
+    assert!(!denied.success, "{}", denied.stderr);
+    assert!(
+        denied
+            .stderr
+            .contains("feature `full` of crate `helper` enables `polars/dtype-full`"),
+        "{}",
+        denied.stderr
+    );
+
+    // Fixing helper's manifest reruns the check (rerun-if-changed on the workspace manifests).
+    ws.edit(
+        "helper/Cargo.toml",
+        "full = [\"polars/dtype-full\"]",
+        "full = []",
+    );
+    ws.build(&["-p", "via-helper"], &[("LOWMEM_BUILD", "deny")])
+        .assert_quiet();
+}
+
+#[test]
+fn deny_in_the_builder_fails_the_build() {
+    let ws = Workspace::new("policy-deny");
+    ws.write(
+        "via-helper/build.rs",
+        "fn main() {\n    lowmem_build::Config::new()\n        .policy(lowmem_build::Policy::Deny)\n        .polars_minimal_dtypes()\n        .check();\n}\n",
+    );
+    let denied = ws.build(&["-p", "via-helper"], &[]);
+    assert!(!denied.success, "{}", denied.stderr);
+    assert!(denied.stderr.contains("dtype-full"), "{}", denied.stderr);
+}
+
+#[test]
+fn default_features_left_on_get_the_default_features_advice() {
+    let ws = Workspace::new("defaults");
+    let built = ws.build(&["-p", "defaults"], &[]);
+    built.assert_ok();
+    assert!(
+        built.warns("defaults/Cargo.toml: set `default-features = false` on `polars`"),
+        "{}",
+        built.stderr
+    );
+    assert!(built.warns("dtype-datetime"), "{}", built.stderr);
+}
+
+#[test]
+fn dev_other_target_and_unrelated_build_dependencies_do_not_count() {
+    let ws = Workspace::new("elsewhere");
+    ws.build(&["-p", "dev-only"], &[]).assert_quiet();
+    ws.build(&["-p", "other-target"], &[]).assert_quiet();
+    // Built together with the member whose build script uses polars with dtype-full.
+    ws.build(&["-p", "minimal", "-p", "build-dep-elsewhere"], &[])
+        .assert_quiet();
+}
+
+#[test]
+fn an_opt_in_feature_counts_only_when_on() {
+    let ws = Workspace::new("opt-in");
+    ws.build(&["-p", "opt-in"], &[]).assert_quiet();
+    let full = ws.build(&["-p", "opt-in", "--features", "full"], &[]);
+    full.assert_ok();
+    assert!(
+        full.warns("feature `full` of crate `opt-in` (requested for this build) enables `polars/dtype-full`"),
+        "{}",
+        full.stderr
+    );
+}
+
+#[test]
+fn custom_rules_forbid_allow_only_and_require() {
+    let ws = Workspace::new("custom");
+    ws.write(
+        "minimal/build.rs",
+        r#"fn main() {
+    lowmem_build::Config::new()
+        .forbid_features("arrow", &["ffi"])
+        .forbid_features("polars_core", &["dtype-u16"])
+        .allow_only_features("polars", "dtype-*", &["dtype-i8", "dtype-i16", "dtype-u8", "dtype-u16", "dtype-date"])
+        .require_features("polars", &["lazy", "parquet"])
+        .check();
+}
+"#,
+    );
+    let built = ws.build(&["-p", "minimal"], &[("LOWMEM_BUILD_VERBOSE", "1")]);
+    built.assert_ok();
+    assert!(
+        built.warns("`polars_core` has `dtype-u16` on"),
+        "{}",
+        built.stderr
+    );
+    assert!(
+        built.warns("`polars` lacks `parquet`, which the feature rules require"),
+        "{}",
+        built.stderr
+    );
+    assert!(
+        built.warns("minimal/Cargo.toml: add `parquet` to the features of `polars`"),
+        "{}",
+        built.stderr
+    );
+    // A rule about a crate that is not in the graph is a note, shown in verbose mode only.
+    assert!(
+        built.warns("rule about `arrow`: not in the graph"),
+        "{}",
+        built.stderr
+    );
+    let quiet = ws.build(&["-p", "minimal"], &[("LOWMEM_BUILD", "warn")]);
+    assert!(!quiet.warns("rule about `arrow`"), "{}", quiet.stderr);
+}
+
+/// The check from a plain `#[test]`, which runs whatever cargo cached: a test in the member
+/// names its own manifest.
+#[test]
+fn the_test_pattern_catches_a_violation_without_a_build_script() {
+    let ws = Workspace::new("test-pattern");
+    let test = r#"#[test]
+fn polars_stays_minimal() {
+    let report = lowmem_build::Config::new()
+        .cargo_directives(false)
+        .polars_minimal_dtypes()
+        .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+        .check();
+    for violation in &report.features.violations {
+        eprintln!("VIOLATION {violation}");
+    }
+    assert!(report.features.checked, "{:?}", report.features);
+    assert!(report.features.violations.is_empty());
+}
+"#;
+    for member in ["minimal", "defaults"] {
+        ws.write(&format!("{member}/tests/features.rs"), test);
+        let manifest = format!("{member}/Cargo.toml");
+        let text = std::fs::read_to_string(ws.root.join(&manifest)).unwrap();
+        ws.write(
+            &manifest,
+            &format!(
+                "{text}\n[dev-dependencies]\nlowmem_build = {{ path = {} }}\n",
+                ws.repo_path()
+            ),
+        );
+    }
+    let ok = ws.cargo(
+        &["test", "--offline", "-p", "minimal", "--test", "features"],
+        &[],
+    );
+    assert!(ok.success, "{}\n{}", ok.stdout, ok.stderr);
+    let caught = ws.cargo(
+        &["test", "--offline", "-p", "defaults", "--test", "features"],
+        &[],
+    );
+    assert!(!caught.success, "{}", caught.stdout);
+    let output = format!("{}{}", caught.stdout, caught.stderr);
+    assert!(
+        output.contains("defaults/Cargo.toml: set `default-features = false` on `polars`"),
+        "{output}"
+    );
+}

@@ -73,7 +73,7 @@ fn main() -> ExitCode {
                 .values()
                 .map(|p| (p.label.clone(), p.rss_kib))
                 .collect();
-            at_peak.sort_by(|a, b| b.1.cmp(&a.1));
+            at_peak.sort_by_key(|p| std::cmp::Reverse(p.1));
         }
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -90,7 +90,7 @@ fn main() -> ExitCode {
         *slot = (*slot).max(kib);
     }
     let mut largest: Vec<(String, u64)> = by_label.into_iter().collect();
-    largest.sort_by(|a, b| b.1.cmp(&a.1));
+    largest.sort_by_key(|p| std::cmp::Reverse(p.1));
 
     let mib = |kib: u64| kib / 1024;
     eprintln!();

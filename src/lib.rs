@@ -33,6 +33,55 @@
 //! assert_eq!(report.budget_mib(), 2048);
 //! ```
 //!
+//! # Feature sets
+//! The same `Config` verifies that the minimal feature sets your build relies on are what cargo
+//! actually resolved: one crate anywhere in the graph that turns on `polars/dtype-full` (or
+//! leaves polars' default `dtype-slim` on) silently brings back gigabytes of compile memory.
+//! ```no_run
+//! lowmem_build::Config::new()
+//!     .polars_minimal_dtypes()                  // polars and polars-core: at most the five dtypes
+//!     .forbid_features("arrow", &["ffi"])       // these must be off
+//!     .allow_only_features("polars", "dtype-*", &["dtype-i8", "dtype-date"])
+//!     .require_features("polars", &["lazy"])    // these must be on
+//!     .check();
+//! ```
+//! "Resolved" means what rustc receives for this build: the calling package, its active
+//! features, the build's target, normal dependencies only, as
+//! `cargo tree -e normal,features --target <TARGET>` shows it (not `cargo metadata`'s union over
+//! dev and build dependencies and every platform). The nested cargo runs with `--locked
+//! --offline`, your `CARGO_ENCODED_RUSTFLAGS` and a 20 s timeout; it never writes Cargo.lock
+//! and never reaches the network. A second, inverted `cargo tree` runs only when a rule is broken,
+//! to say who turned the features on. A violation is one line naming the crate, the features,
+//! the chain that enabled them and the fix, e.g. "feature `full` of crate `helper` enables
+//! `polars/dtype-full` (app -> helper/full -> polars/dtype-full); fix: app/Cargo.toml: remove
+//! `full` from the features of `helper`". Warnings in warn mode; with deny the build fails
+//! before polars compiles (cargo may already be compiling other crates beside the build script).
+//! When `cargo tree` cannot run, one warning says why and the build goes on. A rule about a crate
+//! that is not in the graph is no violation (a note in verbose mode). In a registry or git
+//! dependency's build script the check is skipped (it would see the wrong workspace).
+//!
+//! The verdict is cached in `OUT_DIR`, keyed by the workspace's manifests, Cargo.lock, the
+//! target, the active features, the rules and the rustflags, and `rerun-if-changed` is printed
+//! for those files. Cargo does not rerun a build script when only the selection of packages
+//! changes (`cargo build -p app` then `cargo build --workspace` can turn on features another
+//! member enables without rerunning app's build script), so also run the check from a test,
+//! which CI runs regardless of build caching:
+//! ```no_run
+//! #[test]
+//! fn polars_stays_minimal() {
+//!     let report = lowmem_build::Config::new()
+//!         .cargo_directives(false)
+//!         .polars_minimal_dtypes()
+//!         .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
+//!         .check();
+//!     for violation in &report.features.violations {
+//!         eprintln!("{violation}");
+//!     }
+//!     assert!(report.features.violations.is_empty());
+//! }
+//! ```
+//! (with `lowmem_build` also under `[dev-dependencies]`).
+//!
 //! # Environment variables
 //! Each overrides the matching [`Config`] setter, so CI can change a build without touching
 //! `build.rs`. A malformed value gives one warning naming the variable, the value and the
@@ -50,7 +99,9 @@
 //! `CARGO_INCREMENTAL`, `CARGO_BUILD_JOBS`, `CARGO_BUILD_INCREMENTAL`,
 //! `CARGO_PROFILE_<NAME>_{DEBUG,OPT_LEVEL,CODEGEN_UNITS,LTO,INCREMENTAL,SPLIT_DEBUGINFO,INHERITS}`,
 //! `CARGO_TARGET_<TRIPLE>_LINKER`, `CARGO_MANIFEST_DIR`, `CARGO_PKG_RUST_VERSION`, `CARGO_HOME`
-//! (or `HOME`), `RUSTC`, `RUSTC_WRAPPER`, `CARGO` and `PATH` (to find mold or lld). Settings are
+//! (or `HOME`), `RUSTC`, `RUSTC_WRAPPER`, `CARGO` and `PATH` (to find mold or lld); with feature
+//! rules also `CARGO_PKG_NAME`, `CARGO_MANIFEST_PATH`, `CARGO_CFG_FEATURE` (or `CARGO_FEATURE_*`
+//! on cargo before 1.84). Settings are
 //! taken in cargo's order: rustflags, then `CARGO_PROFILE_*` variables, then `.cargo/config.toml`
 //! files (nearest first, then `$CARGO_HOME`), then the workspace's `Cargo.toml` `[profile.*]`
 //! (following `inherits`; `[profile.<name>.package."*"]` counts for debug and codegen units,
@@ -59,7 +110,8 @@
 //! # Directives printed
 //! All in the single-colon `cargo:` form unless noted, so any cargo understands them.
 //! - `cargo:warning=lowmem_build: ...`: the headline and one line per fix, when the tier is not
-//!   `ok`; the whole report with `LOWMEM_BUILD_VERBOSE=1`; one per malformed knob. Cargo shows
+//!   `ok`; one per broken feature rule (`feature check: ...`) and one when `cargo tree` could not
+//!   run; the whole report with `LOWMEM_BUILD_VERBOSE=1`; one per malformed knob. Cargo shows
 //!   these for workspace members and path dependencies only, and not with `-q`.
 //! - `cargo:rustc-env=LOWMEM_BUILD_TIER=<ok|tight|low|critical>`,
 //!   `cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=<n>` (0 when unknown) and
@@ -68,10 +120,12 @@
 //!   `cargo:rustc-check-cfg=cfg(lowmem)` always on cargo 1.80+ (older cargo does not know it), so
 //!   `#[cfg(lowmem)]` never gives an `unexpected_cfgs` warning.
 //! - `cargo:rerun-if-env-changed=<VAR>` for every variable above that you can set, and
-//!   `cargo:rerun-if-changed=<file>` for every manifest and config file read. Note that any
+//!   `cargo:rerun-if-changed=<file>` for every manifest and config file read (with feature rules,
+//!   also the workspace members' manifests and Cargo.lock). Note that any
 //!   `rerun-if` directive turns off cargo's default "rerun when any file of the package changes"
 //!   for your build script.
-//! - In deny mode, when memory is short: `cargo::error=lowmem_build: ...` (double colon) on cargo
+//! - In deny mode, when memory is short or a feature rule is broken:
+//!   `cargo::error=lowmem_build: ...` (double colon) on cargo
 //!   1.84+ when your package's `rust-version` is 1.77 or later (or unset); otherwise the message
 //!   goes to stderr and the build script exits with status 1, which fails the build on any cargo.
 //!

@@ -44,6 +44,7 @@ impl Value {
     }
 
     /// The number, if this is an integer.
+    #[cfg(test)]
     pub(crate) fn as_integer(&self) -> Option<i64> {
         match self {
             Value::Integer(number) => Some(*number),
@@ -293,6 +294,14 @@ fn insert(table: &mut Draft, key: &[String], value: Value) -> Result<(), String>
                 draft.kind = Kind::Dotted;
                 draft
             }
+            // TOML forbids dotted keys to reach into an array of tables, but Cargo's parser lets
+            // them pass through its last table to a table below (`[[a.b]]`, `[a]`, `b.c.d = 1`),
+            // though not set a key right in it. Cargo reads every file before a build script
+            // does, so matching it can only avoid failing a build that Cargo accepted.
+            Node::Tables(drafts) if index + 1 < parents.len() => match drafts.last_mut() {
+                Some(draft) => draft,
+                None => return Err(format!("`{}` is empty", show(key, index))),
+            },
             Node::Table(_) | Node::Tables(_) => {
                 return Err(format!(
                     "cannot add to table `{}` with a dotted key",
@@ -398,19 +407,27 @@ impl<'a> Parser<'a> {
     /// Reads a `key = value` line into the current table.
     fn key_value(&mut self, root: &mut Draft, current: &[String]) -> Result<(), Failure> {
         let start = self.pos;
-        let (key, value) = self.pair(current.len())?;
+        let (key, value) = self.pair(current.len(), false)?;
         let table = section(root, current).ok_or_else(|| self.fail_at(start, "lost table"))?;
         insert(table, &key, value).map_err(|message| self.fail_at(start, message))
     }
 
-    /// Reads `key = value` where the key sits at `depth` levels of nesting.
-    fn pair(&mut self, depth: usize) -> Result<(Vec<String>, Value), Failure> {
+    /// Reads `key = value` where the key sits at `depth` levels of nesting. Inside an inline table,
+    /// Cargo's parser also allows line breaks and comments around the `=`, so `inline` does too.
+    fn pair(&mut self, depth: usize, inline: bool) -> Result<(Vec<String>, Value), Failure> {
         let key = self.key()?;
+        if inline {
+            self.skip_trivia()?;
+        }
         if !self.eat(b'=') {
             let found = self.found();
             return Err(self.fail(format!("expected `=` after key, found {found}")));
         }
-        self.skip_blanks();
+        if inline {
+            self.skip_trivia()?;
+        } else {
+            self.skip_blanks();
+        }
         let value = self.value(depth + key.len())?;
         Ok((key, value))
     }
@@ -543,7 +560,8 @@ impl<'a> Parser<'a> {
             if self.peek().is_none() {
                 return Err(self.fail_at(open, "unterminated array"));
             }
-            items.push(self.value(depth + 1)?);
+            let item = self.value(depth + 1);
+            items.push(item.map_err(|failure| self.unclosed(failure, open, "array"))?);
             self.skip_trivia()?;
             if self.eat(b']') {
                 return Ok(Value::Array(items));
@@ -569,7 +587,9 @@ impl<'a> Parser<'a> {
                 return Err(self.fail_at(open, "unterminated inline table"));
             }
             let start = self.pos;
-            let (key, value) = self.pair(depth)?;
+            let pair = self.pair(depth, true);
+            let (key, value) =
+                pair.map_err(|failure| self.unclosed(failure, open, "inline table"))?;
             insert(&mut table, &key, value).map_err(|message| self.fail_at(start, message))?;
             self.skip_trivia()?;
             if self.eat(b'}') {
@@ -578,6 +598,16 @@ impl<'a> Parser<'a> {
             if !self.eat(b',') {
                 return Err(self.missing_separator(open, "inline table", '}'));
             }
+        }
+    }
+
+    /// Reports a failure at the end of the text inside an array or inline table as the bracket left
+    /// open, which points at the line to fix rather than at the end of the file.
+    fn unclosed(&self, failure: Failure, open: usize, what: &str) -> Failure {
+        if failure.pos >= self.src.len() {
+            self.fail_at(open, format!("unterminated {what}"))
+        } else {
+            failure
         }
     }
 
@@ -1595,6 +1625,21 @@ color = "yellow"
     }
 
     #[test]
+    fn follows_cargo_where_it_is_more_lenient_than_toml() {
+        // Line breaks and comments around `=` inside an inline table.
+        let table = ok("dep = { version\n  = # the version\n  \"1.0\" }");
+        assert_eq!(at(&table, "dep.version").as_str(), Some("1.0"));
+        // A dotted key through an array of tables into a table below its last element...
+        let table = ok("[[a.b]]\nx = 1\n[[a.b]]\n[a]\nb.c.d = 2");
+        let last = at(&table, "a.b").as_array().and_then(|b| b.last());
+        let last = last.and_then(Value::as_table).expect("a table");
+        assert_eq!(get_path(last, &["c", "d"]), Some(&Value::Integer(2)));
+        // ...but not a key right in it.
+        let error = parse("[[a.b]]\n[a]\nb.c = 1").expect_err("key in an array of tables");
+        assert_eq!(error.line, 3);
+    }
+
+    #[test]
     fn crlf_line_endings_read_like_lf() {
         let crlf = MANIFEST.replace('\n', "\r\n");
         assert_eq!(ok(&crlf), ok(MANIFEST));
@@ -1652,6 +1697,12 @@ color = "yellow"
             ("[a]\nb = 1\n\n[a]", 4, "table `a` is defined twice"),
             ("[a.b]\n[a.b]", 2, "table `a.b` is defined twice"),
             ("[x]\na.b = 1\n[x.a]", 3, "table `x.a` is defined twice"),
+            ("a.b = 1\n[a]", 2, "table `a` is defined twice"),
+            (
+                "[a.b.c]\n[a]\nb.c.d = 1",
+                3,
+                "cannot add to table `b.c` with a dotted key",
+            ),
             ("[a]\nb = 1\n[a.b]", 3, "duplicate key `a.b`"),
             ("a = 1\n[a.b]", 2, "`a` is not a table"),
             ("a = 1\na.b = 2", 2, "`a` is not a table"),
@@ -1678,6 +1729,8 @@ color = "yellow"
             ("a = [", 1, "unterminated array"),
             ("a = {b = 1", 1, "unterminated inline table"),
             ("a = {\nb = 1,\n", 1, "unterminated inline table"),
+            ("a = {\nb = 1,\nc", 1, "unterminated inline table"),
+            ("a = [\n[1, 2],\n[3", 3, "unterminated array"),
             ("a = 1 2", 1, "expected end of line, found '2'"),
             ("a = \"x\" y", 1, "expected end of line, found 'y'"),
             ("\n[a] b = 1", 2, "expected end of line"),

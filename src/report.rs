@@ -222,38 +222,14 @@ impl fmt::Display for Report {
                 .as_ref()
                 .map_or_else(|| "unknown".to_string(), |r| r.to_string()),
         )?;
-        row(f, "jobs", format!("{} ({})", s.jobs.value, s.jobs.origin))?;
-        row(
-            f,
-            "opt-level",
-            format!("{} ({})", s.opt_level.value, s.opt_level.origin),
-        )?;
-        row(
-            f,
-            "debug",
-            format!("{} ({})", s.debuginfo.value, s.debuginfo.origin),
-        )?;
-        row(
-            f,
-            "codegen-units",
-            format!("{} ({})", s.codegen_units.value, s.codegen_units.origin),
-        )?;
-        row(f, "lto", format!("{} ({})", s.lto.value, s.lto.origin))?;
-        row(
-            f,
-            "incremental",
-            format!("{} ({})", s.incremental.value, s.incremental.origin),
-        )?;
-        row(
-            f,
-            "split-debuginfo",
-            format!("{} ({})", s.split_debuginfo.value, s.split_debuginfo.origin),
-        )?;
-        row(
-            f,
-            "linker",
-            format!("{} ({})", s.linker.value, s.linker.origin),
-        )?;
+        row(f, "jobs", s.jobs.to_string())?;
+        row(f, "opt-level", s.opt_level.to_string())?;
+        row(f, "debug", s.debuginfo.to_string())?;
+        row(f, "codegen-units", s.codegen_units.to_string())?;
+        row(f, "lto", s.lto.to_string())?;
+        row(f, "incremental", s.incremental.to_string())?;
+        row(f, "split-debuginfo", s.split_debuginfo.to_string())?;
+        row(f, "linker", s.linker.to_string())?;
         if let Some(threads) = s.threads {
             row(f, "-Z threads", threads.to_string())?;
         }

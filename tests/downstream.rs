@@ -2,9 +2,11 @@
 //! copied to a temporary directory and built with `cargo build`; the assertions are on cargo's
 //! own output and on what the built binary prints.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
+
+use common::{cargo, repo, shared_target, temp_dir, Built};
+use std::path::PathBuf;
+use std::process::Command;
 
 /// A downstream crate in a temporary directory, removed on drop.
 struct Downstream {
@@ -12,26 +14,10 @@ struct Downstream {
     name: String,
 }
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The target dir all downstream builds share, so lowmem_build is compiled once.
-fn shared_target() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("downstream-target")
-}
-
 impl Downstream {
     /// A copy of examples/downstream named `name`; `manifest_extra` is appended to Cargo.toml.
     fn new(name: &str, manifest_extra: &str) -> Downstream {
-        let unique = format!(
-            "lowmem-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = std::env::temp_dir().join(unique);
+        let dir = temp_dir(name);
         let example = repo().join("examples/downstream");
         std::fs::create_dir_all(dir.join("src")).unwrap();
         let manifest = std::fs::read_to_string(example.join("Cargo.toml"))
@@ -69,43 +55,24 @@ impl Downstream {
         self
     }
 
-    /// `cargo <args>` in the crate with `env` set and every variable that would leak the outer
-    /// test run's settings removed.
-    fn cargo(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(args).current_dir(&self.dir);
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            if key.starts_with("LOWMEM_BUILD")
-                || key.starts_with("CARGO_PROFILE_")
-                || key.starts_with("CARGO_BUILD_")
-                || key == "CARGO_INCREMENTAL"
-                || key == "RUSTFLAGS"
-            {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CARGO_TARGET_DIR", shared_target())
-            .env("CARGO_NET_OFFLINE", "true")
-            .env("CARGO_TERM_COLOR", "never");
-        for (key, value) in env {
-            cmd.env(key, value);
-        }
-        cmd.output().unwrap()
+    fn cargo(&self, args: &[&str], env: &[(&str, &str)]) -> Built {
+        cargo(&self.dir, &shared_target("downstream-target"), args, env)
     }
 
     fn build(&self, env: &[(&str, &str)]) -> Built {
-        Built::from(self.cargo(&["build"], env))
+        self.cargo(&["build"], env)
     }
 
     /// `cargo build -j <jobs>`.
     fn build_jobs(&self, jobs: &str, env: &[(&str, &str)]) -> Built {
-        Built::from(self.cargo(&["build", "-j", jobs], env))
+        self.cargo(&["build", "-j", jobs], env)
     }
 
     /// Runs the built binary and returns what it printed.
     fn run_binary(&self) -> String {
-        let exe = shared_target().join("debug").join(&self.name);
+        let exe = shared_target("downstream-target")
+            .join("debug")
+            .join(&self.name);
         let out = Command::new(exe).output().unwrap();
         assert!(out.status.success());
         String::from_utf8(out.stdout).unwrap()
@@ -115,36 +82,6 @@ impl Downstream {
 impl Drop for Downstream {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// What a cargo build printed.
-struct Built {
-    success: bool,
-    stderr: String,
-}
-
-impl From<Output> for Built {
-    fn from(out: Output) -> Built {
-        Built {
-            success: out.status.success(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-impl Built {
-    /// cargo's `warning: <pkg>@<version>: lowmem_build: ...` lines, without the prefix.
-    fn warnings(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter_map(|l| l.split_once(": lowmem_build: ").map(|(_, rest)| rest))
-            .collect()
-    }
-
-    fn assert_ok(&self) -> &Built {
-        assert!(self.success, "build failed:\n{}", self.stderr);
-        self
     }
 }
 

@@ -4,20 +4,10 @@
 //! assertions are on cargo's own output. Each member's build.rs calls
 //! `Config::new().polars_minimal_dtypes().check()`; some tests write another build.rs.
 
+mod common;
+
+use common::{cargo, repo, repo_toml, shared_target, temp_dir, Built};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The target dir all fixture builds share, so lowmem_build is compiled once.
-fn shared_target() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("features-target")
-}
 
 /// A copy of the fixture workspace, removed on drop.
 struct Workspace {
@@ -42,31 +32,18 @@ fn copy_dir(from: &Path, to: &Path) {
 
 impl Workspace {
     fn new(name: &str) -> Workspace {
-        let root = std::env::temp_dir().join(format!(
-            "lowmem-features-it-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = temp_dir(&format!("features-{name}"));
         copy_dir(&repo().join("tests/fixtures/features/ws"), &root);
         let ws = Workspace { root };
         // The members reach lowmem_build through a path relative to the repository.
         for entry in std::fs::read_dir(&ws.root).unwrap() {
             let manifest = entry.unwrap().path().join("Cargo.toml");
             if let Ok(text) = std::fs::read_to_string(&manifest) {
-                std::fs::write(
-                    &manifest,
-                    text.replace("\"../../../../..\"", &ws.repo_path()),
-                )
-                .unwrap();
+                std::fs::write(&manifest, text.replace("\"../../../../..\"", &repo_toml()))
+                    .unwrap();
             }
         }
         ws
-    }
-
-    /// The repository as a TOML string.
-    fn repo_path(&self) -> String {
-        format!("{:?}", repo().display().to_string())
     }
 
     fn write(&self, path: &str, text: &str) -> &Workspace {
@@ -82,31 +59,12 @@ impl Workspace {
         self.write(path, &text.replace(from, to))
     }
 
-    /// `cargo <args>` in the workspace with `env` set, every variable that would leak the
-    /// outer test run's settings removed, and a large memory budget so that only the feature
+    /// `cargo <args>` in the workspace, with a large memory budget so that only the feature
     /// check speaks.
     fn cargo(&self, args: &[&str], env: &[(&str, &str)]) -> Built {
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args(args).current_dir(&self.root);
-        for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy().into_owned();
-            if key.starts_with("LOWMEM_BUILD")
-                || key.starts_with("CARGO_PROFILE_")
-                || key.starts_with("CARGO_BUILD_")
-                || key == "CARGO_INCREMENTAL"
-                || key == "RUSTFLAGS"
-            {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CARGO_TARGET_DIR", shared_target())
-            .env("CARGO_NET_OFFLINE", "true")
-            .env("CARGO_TERM_COLOR", "never")
-            .env("LOWMEM_BUILD_MEMORY", "64GiB");
-        for (key, value) in env {
-            cmd.env(key, value);
-        }
-        Built::from(cmd.output().unwrap())
+        let mut all = vec![("LOWMEM_BUILD_MEMORY", "64GiB")];
+        all.extend_from_slice(env);
+        cargo(&self.root, &shared_target("features-target"), args, &all)
     }
 
     fn build(&self, args: &[&str], env: &[(&str, &str)]) -> Built {
@@ -119,49 +77,6 @@ impl Workspace {
 impl Drop for Workspace {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
-/// What a cargo command printed.
-struct Built {
-    success: bool,
-    stderr: String,
-    stdout: String,
-}
-
-impl From<Output> for Built {
-    fn from(out: Output) -> Built {
-        Built {
-            success: out.status.success(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        }
-    }
-}
-
-impl Built {
-    /// cargo's `warning: <pkg>@<version>: lowmem_build: ...` lines, without the prefix.
-    fn warnings(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| l.starts_with("warning: "))
-            .filter_map(|l| l.split_once(": lowmem_build: ").map(|(_, rest)| rest))
-            .collect()
-    }
-
-    fn assert_ok(&self) -> &Built {
-        assert!(self.success, "build failed:\n{}", self.stderr);
-        self
-    }
-
-    fn assert_quiet(&self) -> &Built {
-        self.assert_ok();
-        assert!(self.warnings().is_empty(), "{}", self.stderr);
-        self
-    }
-
-    fn warns(&self, text: &str) -> bool {
-        self.warnings().iter().any(|w| w.contains(text))
     }
 }
 
@@ -324,7 +239,7 @@ fn polars_stays_minimal() {
             &manifest,
             &format!(
                 "{text}\n[dev-dependencies]\nlowmem_build = {{ path = {} }}\n",
-                ws.repo_path()
+                repo_toml()
             ),
         );
     }

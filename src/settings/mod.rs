@@ -192,6 +192,13 @@ pub struct Setting<T> {
     pub origin: Origin,
 }
 
+impl<T: fmt::Display> fmt::Display for Setting<T> {
+    /// `value (origin)`, e.g. `0 (CARGO_PROFILE_DEV_DEBUG)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.value, self.origin)
+    }
+}
+
 impl<T> Setting<T> {
     pub(crate) fn new(value: T, origin: Origin) -> Setting<T> {
         Setting { value, origin }

@@ -1,0 +1,109 @@
+//! What the integration tests share: running real cargo on a crate in a temporary directory,
+//! isolated from the outer test run's settings, with one target dir per test file so
+//! lowmem_build is compiled once.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// This repository.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The repository as a TOML string, for path dependencies.
+pub fn repo_toml() -> String {
+    format!("{:?}", repo().display().to_string())
+}
+
+/// A fresh directory under the system's temp dir (outside this repository, so no
+/// `.cargo/config.toml` of ours is seen).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "lowmem-it-{name}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The target dir shared by the builds of one test file.
+pub fn shared_target(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+/// `cargo <args>` in `dir` with `env` set and every variable that would leak the outer test
+/// run's settings removed.
+pub fn cargo(dir: &Path, target: &Path, args: &[&str], env: &[(&str, &str)]) -> Built {
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(args).current_dir(dir);
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy().into_owned();
+        if key.starts_with("LOWMEM_BUILD")
+            || key.starts_with("CARGO_PROFILE_")
+            || key.starts_with("CARGO_BUILD_")
+            || key == "CARGO_INCREMENTAL"
+            || key == "RUSTFLAGS"
+        {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("CARGO_TARGET_DIR", target)
+        .env("CARGO_NET_OFFLINE", "true")
+        .env("CARGO_TERM_COLOR", "never");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    Built::from(cmd.output().unwrap())
+}
+
+/// What a cargo command printed.
+pub struct Built {
+    pub success: bool,
+    pub stderr: String,
+    pub stdout: String,
+}
+
+impl From<Output> for Built {
+    fn from(out: Output) -> Built {
+        Built {
+            success: out.status.success(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        }
+    }
+}
+
+impl Built {
+    /// cargo's `warning: <pkg>@<version>: lowmem_build: ...` lines, without the prefix.
+    pub fn warnings(&self) -> Vec<&str> {
+        self.stderr
+            .lines()
+            .filter(|l| l.starts_with("warning: "))
+            .filter_map(|l| l.split_once(": lowmem_build: ").map(|(_, rest)| rest))
+            .collect()
+    }
+
+    /// Whether a lowmem_build warning contains `text`.
+    pub fn warns(&self, text: &str) -> bool {
+        self.warnings().iter().any(|w| w.contains(text))
+    }
+
+    pub fn assert_ok(&self) -> &Built {
+        assert!(self.success, "build failed:\n{}", self.stderr);
+        self
+    }
+
+    /// Succeeded without a lowmem_build warning.
+    pub fn assert_quiet(&self) -> &Built {
+        self.assert_ok();
+        assert!(self.warnings().is_empty(), "{}", self.stderr);
+        self
+    }
+}

@@ -7,8 +7,8 @@ use std::fmt;
 /// What `check()` does when memory is short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Policy {
-    /// Print no warnings and never fail; the `rustc-env`/`cfg` hints are still emitted so code
-    /// that reads them keeps compiling.
+    /// Print no warnings, never fail and skip the feature check; the `rustc-env`/`cfg` hints
+    /// are still emitted so code that reads them keeps compiling.
     Off,
     /// Print warnings with the fixes (the default).
     #[default]

@@ -159,7 +159,6 @@ mod tests {
     use crate::features::polars_minimal_dtypes;
     use crate::features::rules::evaluate;
     use crate::features::Rule;
-    use std::collections::BTreeSet;
     use std::path::PathBuf;
 
     fn workspace(root: &str) -> Workspace {
@@ -171,10 +170,7 @@ mod tests {
 
     fn fixes(graph: &Graph, ws: &Workspace) -> Vec<Vec<String>> {
         let findings = evaluate(&polars_minimal_dtypes(), &graph.enabled()).findings;
-        let offending: BTreeSet<(String, String)> = findings
-            .iter()
-            .flat_map(|f| f.features.iter().map(|x| (f.key.clone(), x.clone())))
-            .collect();
+        let offending = crate::features::rules::offending(&findings);
         findings
             .iter()
             .map(|finding| {

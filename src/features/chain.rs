@@ -216,10 +216,7 @@ pub(crate) mod tests {
     /// The preset's findings on `graph` and each one's explanation lines.
     pub(crate) fn lines(graph: &Graph) -> Vec<(Finding, Vec<String>, Vec<String>)> {
         let findings = evaluate(&polars_minimal_dtypes(), &graph.enabled()).findings;
-        let offending: BTreeSet<(String, String)> = findings
-            .iter()
-            .flat_map(|f| f.features.iter().map(|x| (f.key.clone(), x.clone())))
-            .collect();
+        let offending = crate::features::rules::offending(&findings);
         findings
             .into_iter()
             .map(|finding| {

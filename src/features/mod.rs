@@ -18,7 +18,7 @@ mod workspace;
 use crate::env::Env;
 use caller::{Caller, NotRun};
 use rules::Finding;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -310,11 +310,7 @@ fn inverted_specs(graph: &Graph, findings: &[Finding]) -> Vec<String> {
 
 /// The findings as violations, each with its chains and fix.
 fn violations(graph: &Graph, workspace: &Workspace, findings: &[Finding]) -> Vec<FeatureViolation> {
-    let offending: BTreeSet<(String, String)> = findings
-        .iter()
-        .filter(|f| !f.missing)
-        .flat_map(|f| f.features.iter().map(|x| (f.key.clone(), x.clone())))
-        .collect();
+    let offending = rules::offending(&findings);
     findings
         .iter()
         .map(|finding| {

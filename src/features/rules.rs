@@ -34,6 +34,15 @@ pub(crate) struct Finding {
     pub(crate) missing: bool,
 }
 
+/// Every (crate key, feature) that is on but must be off, over all `findings`.
+pub(crate) fn offending(findings: &[Finding]) -> BTreeSet<(String, String)> {
+    findings
+        .iter()
+        .filter(|f| !f.missing)
+        .flat_map(|f| f.features.iter().map(|x| (f.key.clone(), x.clone())))
+        .collect()
+}
+
 /// The findings, in the order of the rules, and the notes (rules about crates not in the graph).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Evaluation {

@@ -310,7 +310,7 @@ fn inverted_specs(graph: &Graph, findings: &[Finding]) -> Vec<String> {
 
 /// The findings as violations, each with its chains and fix.
 fn violations(graph: &Graph, workspace: &Workspace, findings: &[Finding]) -> Vec<FeatureViolation> {
-    let offending = rules::offending(&findings);
+    let offending = rules::offending(findings);
     findings
         .iter()
         .map(|finding| {

@@ -125,7 +125,7 @@ impl Config {
     pub fn forbid_features(&mut self, krate: &str, features: &[&str]) -> &mut Config {
         self.rules.push(Rule::Forbid {
             krate: krate.to_string(),
-            features: features.iter().map(|f| f.to_string()).collect(),
+            features: owned(features),
         });
         self
     }
@@ -141,7 +141,7 @@ impl Config {
         self.rules.push(Rule::AllowOnly {
             krate: krate.to_string(),
             pattern: pattern.to_string(),
-            allowed: allowed.iter().map(|f| f.to_string()).collect(),
+            allowed: owned(allowed),
         });
         self
     }
@@ -150,7 +150,7 @@ impl Config {
     pub fn require_features(&mut self, krate: &str, features: &[&str]) -> &mut Config {
         self.rules.push(Rule::Require {
             krate: krate.to_string(),
-            features: features.iter().map(|f| f.to_string()).collect(),
+            features: owned(features),
         });
         self
     }
@@ -238,6 +238,11 @@ impl Config {
             watched_env: Vec::new(),
         }
     }
+}
+
+/// Feature names as the rules keep them.
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
 }
 
 /// What the running cargo accepts. The cargo version is asked (`$CARGO -V`) only when the build

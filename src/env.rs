@@ -5,9 +5,10 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 
-/// Variables that cargo sets for the build script itself. They are not in cargo's own
-/// environment, so watching them with `rerun-if-env-changed` would be noise.
-const SET_BY_CARGO: &[&str] = &[
+/// Variables not reported with `rerun-if-env-changed`: those cargo sets for the build script
+/// itself (they are not in cargo's own environment, so watching them is noise), and `PATH`,
+/// read only to find mold or lld, whose every change would otherwise rerun the build script.
+const NOT_WATCHED: &[&str] = &[
     "CARGO",
     "CARGO_ENCODED_RUSTFLAGS",
     "CARGO_MANIFEST_DIR",
@@ -100,7 +101,7 @@ impl Env {
             .borrow()
             .iter()
             .filter(|k| {
-                !SET_BY_CARGO.contains(&k.as_str())
+                !NOT_WATCHED.contains(&k.as_str())
                     && !k.starts_with("CARGO_CFG_")
                     && !k.starts_with("CARGO_FEATURE_")
             })

@@ -236,15 +236,10 @@ fn settings_from_profile_config_and_env_are_seen() {
     );
     let built = config.build(&tight);
     built.assert_ok();
-    assert!(
-        !debug_advice(&built)
-            || built
-                .warnings()
-                .iter()
-                .any(|w| w.contains("line-tables-only")),
-        "{}",
-        built.stderr
-    );
+    // The full-debuginfo fix is dropped; at 2 GiB the line-tables link still does not fit
+    // comfortably, so only the follow-up to debug = 0 remains.
+    assert!(!built.warns("peak -48%"), "{}", built.stderr);
+    assert!(built.warns("final link 2.0 -> 1.3 GB"), "{}", built.stderr);
     assert!(
         built.stderr.contains("line-tables-only ([profile.dev] in"),
         "{}",

@@ -199,7 +199,7 @@ fn setting_fix(
             format!("use {flag} in RUSTFLAGS (rustflags set it now)"),
             None,
         ),
-        Origin::Manifest(path, t) | Origin::Config(path, t) if t.contains("package") => (
+        Origin::Manifest(path, t) | Origin::Config(path, t) if origin.is_dependency_override() => (
             format!("set {key} = {value} in {t} of {}", path.display()),
             None,
         ),

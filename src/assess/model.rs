@@ -61,8 +61,8 @@ const OPTIMISED_CRATE: f64 = 1.06;
 const OPTIMISED_LINK: f64 = 0.4;
 /// Assumed, not measured: fat LTO puts the whole program into one module at link time.
 const FAT_LTO_LINK_PER_CRATE: f64 = 2.0;
-/// Beyond this many jobs the heavy crates of a graph rarely overlap further (polars' graph
-/// has about eight); more jobs are not counted.
+/// Assumed, not measured (only 1 and 2 jobs were): beyond this many jobs the heavy crates of
+/// a graph stop overlapping further, so more jobs are not counted.
 const MAX_OVERLAPPING_JOBS: u32 = 8;
 
 /// The settings the model reads, as plain data (so "what if" questions are cheap to ask).

@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn inherited_dependencies_point_at_the_workspace_table() {
-        let dir = std::env::temp_dir().join(format!("lowmem-advice-{}", std::process::id()));
+        let dir = crate::features::tests::scratch_dir("advice");
         std::fs::create_dir_all(dir.join("app")).unwrap();
         std::fs::write(
             dir.join("app/Cargo.toml"),

@@ -148,17 +148,11 @@ fn unescape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("lowmem-cache-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use crate::features::tests::scratch_dir;
 
     #[test]
     fn a_stored_verdict_comes_back_until_an_input_changes() {
-        let dir = temp("roundtrip");
+        let dir = scratch_dir("cache-roundtrip");
         let manifest = dir.join("Cargo.toml");
         std::fs::write(&manifest, "[workspace]\n").unwrap();
         let extra = dir.join("extra.toml");
@@ -211,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_damaged_file_is_a_miss_not_a_panic() {
-        let dir = temp("damaged");
+        let dir = scratch_dir("cache-damaged");
         for text in [
             "",
             "garbage",

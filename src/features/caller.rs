@@ -324,6 +324,7 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::tests::scratch_dir;
 
     fn manifest(text: &str) -> Table {
         toml::parse(text).unwrap()
@@ -465,24 +466,17 @@ with_rayon = ["rayon"]
         assert_eq!(host.dir(), Path::new("/ws/opt-in"));
     }
 
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("lowmem-caller-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn registry_git_and_vendored_packages_are_skipped_with_a_note() {
-        let home = temp_dir("home");
+        let home = scratch_dir("caller-home");
         let registry = home.join("registry/src/index.crates.io-xyz/dep-1.0.0");
         std::fs::create_dir_all(&registry).unwrap();
         std::fs::write(registry.join("Cargo.toml"), "[package]\nname = \"dep\"\n").unwrap();
         let git = home.join("git/checkouts/dep-abc/0123");
         std::fs::create_dir_all(&git).unwrap();
-        let vendored = temp_dir("vendor");
+        let vendored = scratch_dir("caller-vendor");
         std::fs::write(vendored.join(".cargo-checksum.json"), "{}").unwrap();
-        let local = temp_dir("local");
+        let local = scratch_dir("caller-local");
         std::fs::write(
             local.join("Cargo.toml"),
             "[package]\nname = \"app\"\nversion = \"1.2.3\"\n[features]\ndefault = []\n",
@@ -504,7 +498,7 @@ with_rayon = ["rayon"]
             }
         }
         // HOME/.cargo when CARGO_HOME is unset.
-        let dot_cargo = temp_dir("dothome");
+        let dot_cargo = scratch_dir("caller-dothome");
         let nested = dot_cargo.join(".cargo/registry/src/x/dep-1.0.0");
         std::fs::create_dir_all(&nested).unwrap();
         let env = Env::from_pairs(&[

@@ -52,14 +52,21 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A fresh, empty directory under the system temp dir, unique to this process and call.
+pub(crate) fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "lowmem-features-{name}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 impl Fixture {
     fn new(name: &str) -> Fixture {
-        let root = std::env::temp_dir().join(format!(
-            "lowmem-features-{name}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = scratch_dir(name);
         copy_dir(&repo().join("tests/fixtures/features/ws"), &root);
         // The members reach lowmem_build through a path relative to the repository.
         let repo_path = format!("path = {:?}", repo().display().to_string());

@@ -189,8 +189,7 @@ mod tests {
 
     #[test]
     fn finds_the_root_members_and_lockfile() {
-        let root = std::env::temp_dir().join(format!("lowmem-ws-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+        let root = crate::features::tests::scratch_dir("workspace");
         write(
             &root.join("Cargo.toml"),
             "[workspace]\nmembers = [\"crates/*\", \"tools/cli\", \"./\"]\nexclude = [\"crates/old\"]\n",

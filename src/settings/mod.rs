@@ -168,6 +168,14 @@ pub enum Origin {
     Assumed,
 }
 
+impl Origin {
+    /// Whether this is a `[profile.<name>.package."*"]` table, which applies to dependencies
+    /// and cannot be set through a `CARGO_PROFILE_*` variable.
+    pub fn is_dependency_override(&self) -> bool {
+        matches!(self, Origin::Manifest(_, t) | Origin::Config(_, t) if t.contains(".package."))
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -228,8 +228,7 @@ impl Resolver<'_> {
     /// Cargo's `DEBUG` says only whether there is any debuginfo, but it sees `--config` and
     /// everything else: when it disagrees with what the files say, it wins.
     fn checked_against_cargo(&self, found: Setting<Debuginfo>) -> Setting<Debuginfo> {
-        if matches!(found.origin, Origin::Manifest(_, ref t) | Origin::Config(_, ref t) if t.contains("package"))
-        {
+        if found.origin.is_dependency_override() {
             return found;
         }
         match self.env.text("DEBUG") {

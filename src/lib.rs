@@ -37,6 +37,14 @@
 //! The same `Config` verifies that the minimal feature sets your build relies on are what cargo
 //! actually resolved: one crate anywhere in the graph that turns on `polars/dtype-full` (or
 //! leaves polars' default `dtype-slim` on) silently brings back gigabytes of compile memory.
+//! This check is behind the crate's `feature-check` cargo feature, which is off by default
+//! because it is about a third of this crate's own compile time:
+//! ```toml
+//! [build-dependencies]
+//! lowmem_build = { version = "0.1", features = ["feature-check"] }
+//! ```
+//! Without it the rule setters below still compile, but `check()` cannot check the rules: it
+//! warns once with that line (deny mode fails, since nothing would enforce the rules).
 //! ```no_run
 //! lowmem_build::Config::new()
 //!     .polars_minimal_dtypes()                  // polars and polars-core: at most the five dtypes
@@ -80,7 +88,8 @@
 //!     assert!(report.features.violations.is_empty());
 //! }
 //! ```
-//! (with `lowmem_build` also under `[dev-dependencies]`).
+//! (with `lowmem_build = { version = "0.1", features = ["feature-check"] }` also under
+//! `[dev-dependencies]`).
 //!
 //! # Environment variables
 //! Each overrides the matching [`Config`] setter, so CI can change a build without touching
@@ -110,8 +119,8 @@
 //! # Directives printed
 //! All in the single-colon `cargo:` form unless noted, so any cargo understands them.
 //! - `cargo:warning=lowmem_build: ...`: the headline and one line per fix, when the tier is not
-//!   `ok`; one per broken feature rule (`feature check: ...`) and one when `cargo tree` could not
-//!   run; the whole report with `LOWMEM_BUILD_VERBOSE=1`; one per malformed knob. Cargo shows
+//!   `ok`; one per broken feature rule (`feature check: ...`), one when `cargo tree` could not
+//!   run, and one when rules are set without the `feature-check` feature; the whole report with `LOWMEM_BUILD_VERBOSE=1`; one per malformed knob. Cargo shows
 //!   these for workspace members and path dependencies only, and not with `-q`.
 //! - `cargo:rustc-env=LOWMEM_BUILD_TIER=<ok|tight|low|critical>`,
 //!   `cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=<n>` (0 when unknown) and
@@ -124,7 +133,8 @@
 //!   also the workspace members' manifests and Cargo.lock). Note that any
 //!   `rerun-if` directive turns off cargo's default "rerun when any file of the package changes"
 //!   for your build script.
-//! - In deny mode, when memory is short or a feature rule is broken:
+//! - In deny mode, when memory is short, a feature rule is broken, or rules are set without the
+//!   `feature-check` feature:
 //!   `cargo::error=lowmem_build: ...` (double colon) on cargo
 //!   1.84+ when your package's `rust-version` is 1.77 or later (or unset); otherwise the message
 //!   goes to stderr and the build script exits with status 1, which fails the build on any cargo.

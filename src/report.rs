@@ -40,11 +40,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether the policy fails this build: deny, and the tier is `low` or `critical` or a
-    /// feature rule is broken. A probe or `cargo tree` that could not run never fails it.
+    /// Whether the policy fails this build: deny, and the tier is `low` or `critical`, a feature
+    /// rule is broken, or rules are set that this build of the crate cannot check (it lacks the
+    /// `feature-check` feature). A probe or `cargo tree` that could not run never fails it.
     pub fn fails(&self) -> bool {
         self.policy == Policy::Deny
-            && (self.tier.is_short() || !self.features.violations.is_empty())
+            && (self.tier.is_short()
+                || !self.features.violations.is_empty()
+                || self.features.not_compiled)
     }
 
     /// The budget in MiB (0 when unknown), as `LOWMEM_BUILD_BUDGET_MB` carries it.

@@ -287,3 +287,42 @@ fn a_malformed_knob_is_one_warning_and_the_build_goes_on() {
         "{warnings:#?}"
     );
 }
+
+/// Feature rules in a caller that did not turn on `feature-check`: the default build of this
+/// crate cannot check them. Warn mode says so once and builds; deny mode fails with the fix
+/// (the rules were asked for and nothing would enforce them).
+#[test]
+fn feature_rules_without_the_feature_check_feature_say_how_to_turn_it_on() {
+    let crate_ = Downstream::new("ds-no-feature-check", "");
+    crate_.write(
+        "build.rs",
+        "fn main() {\n    lowmem_build::Config::new().polars_minimal_dtypes().check();\n}\n",
+    );
+    let warned = crate_.build(&[("LOWMEM_BUILD_MEMORY", "64GiB")]);
+    warned.assert_ok();
+    assert_eq!(
+        warned.warnings(),
+        vec![
+            "feature rules are set but not checked: lowmem_build was built without its \
+             `feature-check` feature; add `features = [\"feature-check\"]` to `lowmem_build` \
+             under [build-dependencies]"
+        ],
+        "{}",
+        warned.stderr
+    );
+
+    let denied = crate_.build(&[("LOWMEM_BUILD", "deny"), ("LOWMEM_BUILD_MEMORY", "64GiB")]);
+    assert!(!denied.success, "{}", denied.stderr);
+    assert!(
+        denied.stderr.contains(
+            "error: ds-no-feature-check@0.1.0: lowmem_build: feature check: feature rules are set but not checked"
+        ),
+        "{}",
+        denied.stderr
+    );
+    assert!(
+        !denied.stderr.contains("warning: ds-no-feature-check"),
+        "the problem is the error, not also a warning:\n{}",
+        denied.stderr
+    );
+}

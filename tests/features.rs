@@ -238,7 +238,7 @@ fn polars_stays_minimal() {
         ws.write(
             &manifest,
             &format!(
-                "{text}\n[dev-dependencies]\nlowmem_build = {{ path = {} }}\n",
+                "{text}\n[dev-dependencies]\nlowmem_build = {{ path = {}, features = [\"feature-check\"] }}\n",
                 repo_toml()
             ),
         );

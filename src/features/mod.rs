@@ -5,25 +5,45 @@
 //! features, as `cargo tree -e normal,features --target <TARGET>` shows it, not `cargo
 //! metadata`'s union over every member, dev and build dependency and platform.
 
-mod advice;
-mod cache;
-mod caller;
-mod cargo_tree;
-mod chain;
-mod glob;
-mod rules;
-mod tree;
-mod workspace;
-
-use crate::env::Env;
-use caller::{Caller, NotRun};
-use rules::Finding;
-use std::collections::HashSet;
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
-use tree::Graph;
-use workspace::Workspace;
+use std::path::PathBuf;
+
+// The check itself (`cargo tree`, the graph, the rules, the cache) is compiled only with the
+// `feature-check` feature: a third of this crate's compile time, which callers that set no rules
+// should not pay on the small machines this crate is for.
+cfg_if::cfg_if! {
+    if #[cfg(feature = "feature-check")] {
+        mod advice;
+        mod cache;
+        mod caller;
+        mod cargo_tree;
+        mod chain;
+        mod glob;
+        mod rules;
+        mod tree;
+        mod workspace;
+        mod verify;
+        pub(crate) use verify::verify;
+    } else {
+        /// Without the `feature-check` feature the rules cannot be checked: one problem, and deny
+        /// mode fails (the rules were asked for and nothing enforces them).
+        pub(crate) fn verify(
+            _: &crate::env::Env,
+            rules: &[Rule],
+            _: Option<&std::path::Path>,
+        ) -> FeatureReport {
+            let mut report = FeatureReport::default();
+            if !rules.is_empty() {
+                report.problem = Some(NOT_COMPILED.to_string());
+                report.not_compiled = true;
+            }
+            report
+        }
+
+        /// The one line printed when rules are set but the check is not compiled in.
+        pub(crate) const NOT_COMPILED: &str = "feature rules are set but not checked: lowmem_build was built without its `feature-check` feature; add `features = [\"feature-check\"]` to `lowmem_build` under [build-dependencies]";
+    }
+}
 
 /// One rule about a crate's resolved features. Crate names match with `-` and `_` alike.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -151,221 +171,10 @@ pub struct FeatureReport {
     /// The files the verdict depends on, for `rerun-if-changed`: the workspace's manifests,
     /// path dependencies' manifests and Cargo.lock.
     pub files: Vec<PathBuf>,
+    /// Whether rules were set but this crate was built without its `feature-check` feature, so
+    /// nothing checked them (`problem` says so; deny mode fails on it).
+    pub not_compiled: bool,
 }
 
-/// Runs the check for the package `env` describes (cargo's build-script environment: `CARGO`,
-/// `CARGO_MANIFEST_DIR` or `CARGO_MANIFEST_PATH`, `CARGO_PKG_NAME`, `TARGET`, `CARGO_CFG_FEATURE`
-/// or `CARGO_FEATURE_*`, `CARGO_ENCODED_RUSTFLAGS`, `OUT_DIR`). `manifest_path` names another
-/// package (the `#[test]` pattern, outside a build script): then that package with its default
-/// features, for `TARGET` when set, else the host.
-///
-/// Costs one `cargo tree` (a second, inverted one only when a rule is broken, to say who
-/// enabled what); nothing when the verdict is cached in `OUT_DIR`. Writes nothing but that
-/// cache file.
-pub(crate) fn verify(env: &Env, rules: &[Rule], manifest_path: Option<&Path>) -> FeatureReport {
-    let mut report = FeatureReport::default();
-    if rules.is_empty() {
-        return report;
-    }
-    let caller = match Caller::from_env(env, manifest_path) {
-        Ok(caller) => caller,
-        Err(NotRun::Note(note)) => {
-            report.notes.push(note);
-            return report;
-        }
-        Err(NotRun::Problem(problem)) => {
-            report.problem = Some(problem);
-            return report;
-        }
-    };
-    let workspace = Workspace::of(&caller);
-    report.files = workspace.files();
-    if !workspace.lockfile().is_file() {
-        report.problem = Some(format!(
-            "feature check skipped: no Cargo.lock in {} (the check runs `cargo tree --locked`, which never writes one)",
-            workspace.root.display()
-        ));
-        return report;
-    }
-    let out_dir = env.text("OUT_DIR").map(PathBuf::from);
-    let key = cache::key(&report.files, &key_inputs(env, &caller, rules));
-    if let Some(hit) = out_dir.as_deref().and_then(|dir| cache::load(dir, key)) {
-        report.checked = true;
-        report.cached = true;
-        report.violations = hit.violations;
-        report.notes = hit.notes;
-        report.files.extend(hit.extra_files);
-        report
-            .notes
-            .push("feature check: verdict from the cache in OUT_DIR".to_string());
-        return report;
-    }
-
-    let started = Instant::now();
-    let (graph, verdict) = match check(env, &caller, &workspace, rules) {
-        Ok(found) => found,
-        Err(problem) => {
-            report.problem = Some(format!("feature check skipped: {problem}"));
-            return report;
-        }
-    };
-    let known: HashSet<&PathBuf> = report.files.iter().collect();
-    let extra_files: Vec<PathBuf> = graph
-        .local_dirs()
-        .into_iter()
-        .map(|dir| dir.join("Cargo.toml"))
-        .filter(|m| !known.contains(m))
-        .collect();
-    let verdict = cache::Verdict {
-        extra_files,
-        ..verdict
-    };
-    let mut notes = verdict.notes.clone();
-    if let Some(dir) = &out_dir {
-        if let Err(e) = cache::store(dir, key, &verdict) {
-            notes.push(format!("feature check: verdict not cached: {e}"));
-        }
-    }
-    notes.push(format!(
-        "feature check: {} packages of `{}` checked with cargo tree in {} ms",
-        graph.package_count(),
-        caller.name,
-        started.elapsed().as_millis()
-    ));
-    report.checked = true;
-    report.violations = verdict.violations;
-    report.files.extend(verdict.extra_files);
-    report.notes = notes;
-    report
-}
-
-/// Runs `cargo tree` for the caller, checks the rules, and when one is broken runs the inverted
-/// tree of the offending crates to say who turned them on. The error is one line.
-fn check(
-    env: &Env,
-    caller: &Caller,
-    workspace: &Workspace,
-    rules: &[Rule],
-) -> Result<(Graph, cache::Verdict), String> {
-    let output = cargo_tree::run(env, caller, &[])?;
-    let mut graph = Graph::default();
-    if graph.add_forward(&output) == 0 {
-        return Err(format!(
-            "`cargo tree` printed nothing readable for `{}`",
-            caller.name
-        ));
-    }
-    let evaluation = rules::evaluate(rules, &graph.enabled());
-    let mut notes = evaluation.notes;
-    if evaluation.findings.iter().any(|f| !f.missing) {
-        // The forward tree starts at the package, so edges from its own features are not in
-        // it; the inverted tree of the offending crates has them.
-        let specs = inverted_specs(&graph, &evaluation.findings);
-        match cargo_tree::run(env, caller, &specs) {
-            Ok(inverted) => {
-                graph.add_inverted(&inverted);
-            }
-            Err(e) => notes.push(format!("feature check: who enabled what is partial: {e}")),
-        }
-    }
-    let violations = violations(&graph, workspace, &evaluation.findings);
-    Ok((
-        graph,
-        cache::Verdict {
-            violations,
-            notes,
-            extra_files: Vec::new(),
-        },
-    ))
-}
-
-/// Everything besides the files that decides the verdict.
-fn key_inputs(env: &Env, caller: &Caller, rules: &[Rule]) -> Vec<String> {
-    vec![
-        caller.manifest.display().to_string(),
-        caller.selection_args().join(" "),
-        format!("{rules:?}"),
-        env.get_os("CARGO_ENCODED_RUSTFLAGS")
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        env.text("CARGO").unwrap_or("cargo").to_string(),
-    ]
-}
-
-/// `name@version` of every package a finding of unwanted features is about.
-fn inverted_specs(graph: &Graph, findings: &[Finding]) -> Vec<String> {
-    let mut specs: Vec<String> = Vec::new();
-    for finding in findings.iter().filter(|f| !f.missing) {
-        for id in graph.packages_of(&finding.key) {
-            if let Some(tree::Node::Package { name, version, .. }) = graph.node(id) {
-                let spec = format!("{name}@{version}");
-                if !specs.contains(&spec) {
-                    specs.push(spec);
-                }
-            }
-        }
-    }
-    specs
-}
-
-/// The findings as violations, each with its chains and fix.
-fn violations(graph: &Graph, workspace: &Workspace, findings: &[Finding]) -> Vec<FeatureViolation> {
-    let offending = rules::offending(findings);
-    findings
-        .iter()
-        .map(|finding| {
-            if finding.missing {
-                return FeatureViolation {
-                    krate: finding.krate.clone(),
-                    features: finding.features.clone(),
-                    enabled_by: Vec::new(),
-                    fix: advice::fix_for_missing(graph, workspace, finding),
-                    missing: true,
-                };
-            }
-            let explained = chain::explain(graph, finding, &offending);
-            // With one cause for all of them, the features are already in the headline.
-            let list_features = explained.causes.len() > 1 || !explained.unexplained.is_empty();
-            let mut enabled_by: Vec<String> = explained
-                .causes
-                .iter()
-                .map(|c| chain::describe(graph, finding, c, list_features))
-                .collect();
-            let mut fixes: Vec<String> = Vec::new();
-            for cause in &explained.causes {
-                let fix = advice::fix_for_cause(graph, workspace, cause);
-                if !fixes.contains(&fix) {
-                    fixes.push(fix);
-                }
-            }
-            if !explained.unexplained.is_empty() {
-                let names: Vec<String> = explained
-                    .unexplained
-                    .iter()
-                    .map(|f| format!("`{f}`"))
-                    .collect();
-                enabled_by.push(format!(
-                    "{}: cargo tree did not show what turns {} on",
-                    names.join(", "),
-                    if names.len() == 1 { "it" } else { "them" }
-                ));
-                if fixes.is_empty() {
-                    fixes.push(format!(
-                        "see `cargo tree -e features -i {}` for what turns them on",
-                        finding.krate
-                    ));
-                }
-            }
-            FeatureViolation {
-                krate: finding.krate.clone(),
-                features: finding.features.clone(),
-                enabled_by,
-                fix: fixes.join("; "),
-                missing: false,
-            }
-        })
-        .collect()
-}
-
-#[cfg(test)]
+#[cfg(all(test, feature = "feature-check"))]
 mod tests;

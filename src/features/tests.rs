@@ -3,8 +3,10 @@
 //! script.
 
 use super::*;
+use crate::env::Env;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 

@@ -609,9 +609,10 @@ mod tests {
     }
 
     /// A polars-sized graph: 320 packages with 30 features each, every package enabling features
-    /// of the next 3; well over what `cargo tree -e features` prints for polars.
+    /// of the next 3; well over what `cargo tree -e features` prints for polars. (What it costs
+    /// is measured in benches/features.rs, not here.)
     #[test]
-    fn parsing_is_fast_on_a_large_graph() {
+    fn a_polars_sized_graph_parses_whole() {
         let mut text = String::new();
         text.push_str("0app v0.1.0 (/ws/app)|\n");
         for p in 0..320 {
@@ -629,17 +630,10 @@ mod tests {
             }
         }
         let lines = text.lines().count();
-        let start = std::time::Instant::now();
         let mut graph = Graph::default();
         assert_eq!(graph.add_forward(&text), lines);
         let enabled = graph.enabled();
-        let took = start.elapsed();
         assert_eq!(graph.package_count(), 321);
         assert_eq!(enabled["crate5"].len(), 30);
-        // Generous for a debug build on a busy machine; a release build takes a few ms.
-        assert!(
-            took < std::time::Duration::from_millis(500),
-            "{lines} lines took {took:?}"
-        );
     }
 }

@@ -66,13 +66,15 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
         }
     }
 
+    let fails = report.fails();
     if let Some(problem) = &report.features.problem {
-        if report.policy != Policy::Off {
+        // Rules that deny mode cannot enforce are its error, not a warning beside it.
+        let in_error = fails && report.features.not_compiled;
+        if report.policy != Policy::Off && !in_error {
             warn(&mut out, problem);
         }
     }
 
-    let fails = report.fails();
     let mut exit_with = None;
     let mut message = Vec::new();
     if report.tier != Tier::Ok || fails {
@@ -92,6 +94,11 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
             .iter()
             .map(|v| format!("feature check: {v}")),
     );
+    if fails && report.features.not_compiled {
+        if let Some(problem) = &report.features.problem {
+            message.push(format!("feature check: {problem}"));
+        }
+    }
     if fails {
         message.push("this build fails because LOWMEM_BUILD=deny or Policy::Deny is set; LOWMEM_BUILD=warn lets it go on".to_string());
         if caps.error_directive {

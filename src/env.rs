@@ -2,7 +2,6 @@
 //! the shell can report each one with `rerun-if-env-changed` and tests can supply their own.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 
 /// Variables not reported with `rerun-if-env-changed`: those cargo sets for the build script
@@ -28,39 +27,61 @@ const NOT_WATCHED: &[&str] = &[
 ];
 
 /// A view of environment variables that records which ones were asked for.
+///
+/// Plain lists, not maps: a build script's environment has about a hundred variables and the
+/// crate asks for a few dozen, and every map type instantiated costs compile time on the small
+/// machines this crate is for.
 #[derive(Debug)]
 pub(crate) struct Env {
-    vars: BTreeMap<String, OsString>,
-    read: RefCell<BTreeSet<String>>,
+    /// Each name once.
+    vars: Vec<(String, OsString)>,
+    /// Each name once, in the order first asked.
+    read: RefCell<Vec<String>>,
 }
 
 impl Env {
     /// The process environment, with `overrides` laid on top (a `None` value removes a variable).
     pub(crate) fn process(overrides: &[(String, Option<OsString>)]) -> Env {
-        let mut vars: BTreeMap<String, OsString> = std::env::vars_os()
+        let mut vars: Vec<(String, OsString)> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v)))
             .collect();
         for (key, value) in overrides {
-            match value {
-                Some(v) => vars.insert(key.clone(), v.clone()),
-                None => vars.remove(key),
-            };
+            vars.retain(|(k, _)| k != key);
+            if let Some(v) = value {
+                vars.push((key.clone(), v.clone()));
+            }
         }
-        Env::from_map(vars)
+        Env::from_vars(vars)
     }
 
-    /// Exactly these variables and no others.
-    pub(crate) fn from_map(vars: BTreeMap<String, OsString>) -> Env {
+    /// Exactly these variables and no others (the last value of a name repeated wins).
+    fn from_vars(mut vars: Vec<(String, OsString)>) -> Env {
+        let mut i = vars.len();
+        while i > 0 {
+            i -= 1;
+            if vars[..i].iter().any(|(k, _)| *k == vars[i].0) {
+                let (key, value) = vars.remove(i);
+                if let Some(first) = vars.iter_mut().find(|(k, _)| *k == key) {
+                    first.1 = value;
+                }
+            }
+        }
         Env {
             vars,
-            read: RefCell::new(BTreeSet::new()),
+            read: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Exactly these variables and no others, for tests.
+    #[cfg(test)]
+    pub(crate) fn from_map(vars: std::collections::BTreeMap<String, OsString>) -> Env {
+        Env::from_vars(vars.into_iter().collect())
     }
 
     /// Exactly these variables, for tests.
     #[cfg(test)]
     pub(crate) fn from_pairs(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(
+        Env::from_vars(
             pairs
                 .iter()
                 .map(|(k, v)| (k.to_string(), OsString::from(v)))
@@ -70,8 +91,13 @@ impl Env {
 
     /// The raw value of `key`, recorded as read.
     pub(crate) fn get_os(&self, key: &str) -> Option<&OsString> {
-        self.read.borrow_mut().insert(key.to_string());
-        self.vars.get(key)
+        {
+            let mut read = self.read.borrow_mut();
+            if !read.iter().any(|k| k == key) {
+                read.push(key.to_string());
+            }
+        }
+        self.vars.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// The value of `key` as text; `Err` carries a one-line message when it is not UTF-8.
@@ -95,9 +121,11 @@ impl Env {
         self.get_os(key).is_some()
     }
 
-    /// Names of the variables read so far that a user can change, for `rerun-if-env-changed`.
+    /// Names of the variables read so far that a user can change, for `rerun-if-env-changed`,
+    /// sorted.
     pub(crate) fn watched(&self) -> Vec<String> {
-        self.read
+        let mut watched: Vec<String> = self
+            .read
             .borrow()
             .iter()
             .filter(|k| {
@@ -106,7 +134,9 @@ impl Env {
                     && !k.starts_with("CARGO_FEATURE_")
             })
             .cloned()
-            .collect()
+            .collect();
+        watched.sort_unstable();
+        watched
     }
 }
 
@@ -125,6 +155,22 @@ mod tests {
     }
 
     #[test]
+    fn overrides_replace_and_remove_and_the_last_repeat_wins() {
+        std::env::set_var("LOWMEM_BUILD_ENV_TEST_REMOVED", "1");
+        let env = Env::process(&[
+            ("LOWMEM_BUILD_ENV_TEST".to_string(), Some("a".into())),
+            ("LOWMEM_BUILD_ENV_TEST".to_string(), Some("b".into())),
+            ("LOWMEM_BUILD_ENV_TEST_REMOVED".to_string(), None),
+        ]);
+        assert_eq!(env.text("LOWMEM_BUILD_ENV_TEST"), Some("b"));
+        assert!(!env.is_set("LOWMEM_BUILD_ENV_TEST_REMOVED"));
+        let repeated = Env::from_pairs(&[("X", "1"), ("Y", "2"), ("X", "3")]);
+        assert_eq!(repeated.text("X"), Some("3"));
+        assert_eq!(repeated.text("Y"), Some("2"));
+        assert_eq!(repeated.watched(), ["X", "Y"]);
+    }
+
+    #[test]
     fn empty_counts_as_absent_for_text() {
         let env = Env::from_pairs(&[("LOWMEM_BUILD_MEMORY", "")]);
         assert!(env.is_set("LOWMEM_BUILD_MEMORY"));
@@ -135,7 +181,7 @@ mod tests {
     #[test]
     fn non_utf8_is_a_message_not_a_panic() {
         use std::os::unix::ffi::OsStringExt;
-        let mut vars = BTreeMap::new();
+        let mut vars = std::collections::BTreeMap::new();
         vars.insert(
             "LOWMEM_BUILD".to_string(),
             OsString::from_vec(vec![0xff, 0x66]),

@@ -3,8 +3,6 @@
 
 use crate::env::Env;
 use crate::process;
-use once_cell::sync::OnceCell;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::process::Command;
 use std::sync::Mutex;
@@ -62,24 +60,27 @@ pub(crate) fn parse(verbose: &str) -> Result<RustcVersion, String> {
     })
 }
 
-/// `rustc -vV` answers by command line.
-type Answers = BTreeMap<Vec<String>, Result<RustcVersion, String>>;
+/// `rustc -vV` answers by command line (one or two command lines per process: a list will do).
+type Answers = Vec<(Vec<String>, Result<RustcVersion, String>)>;
 
 /// The version of the compiler cargo uses (`RUSTC`, through `RUSTC_WRAPPER` when set), run once
 /// per process and per command.
 pub(crate) fn version(env: &Env) -> Result<RustcVersion, String> {
-    static SEEN: OnceCell<Mutex<Answers>> = OnceCell::new();
+    static SEEN: Mutex<Answers> = Mutex::new(Vec::new());
     let rustc = env.text("RUSTC").unwrap_or("rustc").to_string();
     let wrapper = env.text("RUSTC_WRAPPER").map(str::to_string);
     let mut argv: Vec<String> = wrapper.into_iter().collect();
     argv.push(rustc);
-    let seen = SEEN.get_or_init(|| Mutex::new(BTreeMap::new()));
-    if let Some(known) = seen.lock().ok().and_then(|s| s.get(&argv).cloned()) {
-        return known;
+    let known = SEEN.lock().ok().and_then(|seen| {
+        let (_, answer) = seen.iter().find(|(line, _)| *line == argv)?;
+        Some(answer.clone())
+    });
+    if let Some(answer) = known {
+        return answer;
     }
     let result = run(&argv);
-    if let Ok(mut seen) = seen.lock() {
-        seen.insert(argv, result.clone());
+    if let Ok(mut seen) = SEEN.lock() {
+        seen.push((argv, result.clone()));
     }
     result
 }

@@ -365,6 +365,16 @@ mod tests {
         assert!(short.fails());
         let plenty = config.assess(&build_script_env(&[("LOWMEM_BUILD_MEMORY", "64GiB")]));
         assert!(!plenty.fails());
+        // A cgroup really over its limit is a shortage (headroom 0), not a probe problem.
+        config.system_root(machine("odd-usage-over-limit"));
+        let over = config.assess(&build_script_env(&[]));
+        assert_eq!(over.budget_mib(), 0);
+        assert!(over.fails());
+        // A limit of 0 is a broken cgroupfs: ignored, so deny does not fail on a probe problem.
+        config.system_root(machine("odd-limit-zero"));
+        let zero = config.assess(&build_script_env(&[]));
+        assert!(!matches!(zero.memory.bounded_by, BudgetSource::Cgroup(_)));
+        assert!(!zero.fails(), "{}", zero.headline());
         // A probe that finds nothing is unknown, never a failure.
         config.system_root("/nonexistent/lowmem_build");
         let unknown = config.assess(&build_script_env(&[]));

@@ -147,6 +147,12 @@
 //! `low`: over, but the leanest settings (debug 0, one job) would fit; `critical`: even those
 //! would not, or the budget is below `LOWMEM_BUILD_MIN_MEMORY`.
 //!
+//! A reading the machine gets wrong (a cgroup file that is empty, cut short or garbage, a limit
+//! of 0, a missing `/proc/self/mountinfo`) is ignored with a note naming the file, shown with
+//! `LOWMEM_BUILD_VERBOSE=1`, and the next source decides; usage over a cgroup's limit leaves no
+//! headroom (a real shortage). Deny never fails because a probe, a file or `cargo tree`
+//! misbehaved. TESTING.md in the repository lists every kind of bad input tried.
+//!
 //! # What it cannot do
 //! It cannot change the running build's `-j` or profile: cargo decided them before any build
 //! script ran. It advises; the next build applies the fixes. It runs only when cargo reruns the

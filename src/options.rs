@@ -53,19 +53,24 @@ pub(crate) struct EnvOptions {
 /// Reads `LOWMEM_BUILD`, `LOWMEM_BUILD_MEMORY`, `LOWMEM_BUILD_MIN_MEMORY`, `LOWMEM_BUILD_VERBOSE`.
 pub(crate) fn read_options(env: &Env) -> EnvOptions {
     let mut options = EnvOptions::default();
-    let text = |key: &str, problems: &mut Vec<String>| match env.get(key) {
+    const POLICIES: &str = "off, warn, deny";
+    const SWITCH: &str = "1 or 0";
+    let text = |key: &str, accepted: &str, problems: &mut Vec<String>| match env.get(key) {
         Ok(value) => value.map(str::to_string),
-        Err(message) => {
-            problems.push(message);
+        Err(_) => {
+            let raw = env.get_os(key).cloned().unwrap_or_default();
+            problems.push(format!(
+                "{key}={raw:?} is not valid UTF-8; accepted: {accepted} (ignored)"
+            ));
             None
         }
     };
     let mut problems = Vec::new();
-    if let Some(value) = text("LOWMEM_BUILD", &mut problems) {
+    if let Some(value) = text("LOWMEM_BUILD", POLICIES, &mut problems) {
         options.policy = Policy::parse(&value);
         if options.policy.is_none() {
             problems.push(format!(
-                "LOWMEM_BUILD={value:?} is not understood; accepted: off, warn, deny (using the policy from build.rs)"
+                "LOWMEM_BUILD={value:?} is not understood; accepted: {POLICIES} (using the policy from build.rs)"
             ));
         }
     }
@@ -73,7 +78,7 @@ pub(crate) fn read_options(env: &Env) -> EnvOptions {
         ("LOWMEM_BUILD_MEMORY", &mut options.memory),
         ("LOWMEM_BUILD_MIN_MEMORY", &mut options.min_memory),
     ] {
-        if let Some(value) = text(key, &mut problems) {
+        if let Some(value) = text(key, ACCEPTED_FORMS, &mut problems) {
             *slot = parse_size(&value);
             if slot.is_none() {
                 problems.push(format!(
@@ -82,13 +87,13 @@ pub(crate) fn read_options(env: &Env) -> EnvOptions {
             }
         }
     }
-    if let Some(value) = text("LOWMEM_BUILD_VERBOSE", &mut problems) {
+    if let Some(value) = text("LOWMEM_BUILD_VERBOSE", SWITCH, &mut problems) {
         options.verbose = match value.trim() {
             "1" | "true" | "yes" | "on" => Some(true),
             "0" | "false" | "no" | "off" | "" => Some(false),
             _ => {
                 problems.push(format!(
-                    "LOWMEM_BUILD_VERBOSE={value:?} is not understood; accepted: 1 or 0 (ignored)"
+                    "LOWMEM_BUILD_VERBOSE={value:?} is not understood; accepted: {SWITCH} (ignored)"
                 ));
                 None
             }
@@ -141,5 +146,28 @@ mod tests {
             assert!(!problem.contains('\n'));
         }
         assert!(options.problems[1].contains("2GiB"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_non_utf8_value_names_the_variable_and_the_accepted_forms() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let mut vars = std::collections::BTreeMap::new();
+        for key in ["LOWMEM_BUILD", "LOWMEM_BUILD_MEMORY"] {
+            vars.insert(key.to_string(), OsString::from_vec(b"2\xffGiB".to_vec()));
+        }
+        let options = read_options(&Env::from_map(vars));
+        assert_eq!((options.policy, options.memory), (None, None));
+        assert_eq!(
+            options.problems,
+            [
+                r#"LOWMEM_BUILD="2\xFFGiB" is not valid UTF-8; accepted: off, warn, deny (ignored)"#
+                    .to_string(),
+                format!(
+                    r#"LOWMEM_BUILD_MEMORY="2\xFFGiB" is not valid UTF-8; accepted: {ACCEPTED_FORMS} (ignored)"#
+                ),
+            ]
+        );
     }
 }

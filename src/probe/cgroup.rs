@@ -210,8 +210,9 @@ fn find_hierarchy(lines: &[CgroupLine], mounts: &[CgroupMount]) -> Option<Hierar
     })
 }
 
-/// The conventional mounts, used only when /proc/self/mountinfo cannot be read.
-fn conventional_mounts() -> Vec<CgroupMount> {
+/// The conventional mounts that exist under `root`, used only when /proc/self/mountinfo cannot
+/// be read or names no cgroup mount.
+fn conventional_mounts(root: &SystemRoot) -> Vec<CgroupMount> {
     let mount = |mount_point: &str, fstype: &str, options: &[&str]| CgroupMount {
         root: "/".to_string(),
         mount_point: mount_point.to_string(),
@@ -222,6 +223,9 @@ fn conventional_mounts() -> Vec<CgroupMount> {
         mount("/sys/fs/cgroup/memory", "cgroup", &["rw", "memory"]),
         mount("/sys/fs/cgroup", "cgroup2", &["rw"]),
     ]
+    .into_iter()
+    .filter(|m| root.path(&m.mount_point).is_dir())
+    .collect()
 }
 
 /// One directory on the walk from the process's cgroup up to the mount's root.
@@ -288,11 +292,35 @@ pub(crate) fn read_cgroup(root: &SystemRoot, problems: &mut Vec<String>) -> Opti
             problems.push(format!(
                 "cannot read mounts ({e}); looking for cgroups at the usual /sys/fs/cgroup"
             ));
-            conventional_mounts()
+            conventional_mounts(root)
         }
     };
+    // An empty or truncated mountinfo names no cgroup mount at all, though the process is in a
+    // cgroup: look where they usually are rather than report no limit.
+    let mounts = if mounts.is_empty() && !lines.is_empty() {
+        problems.push(
+            "/proc/self/mountinfo lists no cgroup mount; looking for cgroups at the usual /sys/fs/cgroup"
+                .to_string(),
+        );
+        conventional_mounts(root)
+    } else {
+        mounts
+    };
     let hierarchy = find_hierarchy(&lines, &mounts)?;
-    Some(read_limits(root, &hierarchy))
+    Some(read_limits(root, &hierarchy, problems))
+}
+
+/// Adds `problem` unless it is already there (a file read at two levels is told once).
+fn tell(problems: &mut Vec<String>, problem: String) {
+    if !problems.contains(&problem) {
+        problems.push(problem);
+    }
+}
+
+/// The first characters of a bad value, quoted on one line.
+fn quoted(text: &str) -> String {
+    let cut: String = text.trim().chars().take(40).collect();
+    format!("{cut:?}")
 }
 
 /// The names of one version's files.
@@ -314,12 +342,39 @@ const V2: Files = Files {
 };
 
 /// Walks the levels, collecting the smallest hard and soft limits and the headroom under them.
-fn read_limits(root: &SystemRoot, hierarchy: &Hierarchy) -> CgroupMemory {
+///
+/// A value file that is there but holds no number (empty, cut short, garbage) is ignored with a
+/// problem naming it, as is a limit of 0: no running process lives under it, so it is a broken
+/// or emulated cgroupfs (a budget of 0 would fail a deny build because of a probe problem).
+fn read_limits(
+    root: &SystemRoot,
+    hierarchy: &Hierarchy,
+    problems: &mut Vec<String>,
+) -> CgroupMemory {
     let files = if hierarchy.version == 1 { &V1 } else { &V2 };
-    let read_value = |dir: &str, file: &str| {
-        root.read(&format!("{dir}/{file}"))
-            .ok()
-            .and_then(|t| parse_value(&t))
+    let read_value = |dir: &str, file: &str, problems: &mut Vec<String>| {
+        let path = format!("{dir}/{file}");
+        let text = root.read(&path).ok()?;
+        match parse_value(&text) {
+            Some(CgroupValue::Bytes(0)) if file != files.usage => {
+                tell(
+                    problems,
+                    format!("{path} is 0, which no running process could live under; this limit is ignored"),
+                );
+                None
+            }
+            None => {
+                tell(
+                    problems,
+                    format!(
+                        "{path} holds {}, not a number of bytes or `max`; it is ignored",
+                        quoted(&text)
+                    ),
+                );
+                None
+            }
+            value => value,
+        }
     };
     let read_stat = |dir: &str| {
         root.read(&format!("{dir}/memory.stat"))
@@ -332,7 +387,7 @@ fn read_limits(root: &SystemRoot, hierarchy: &Hierarchy) -> CgroupMemory {
     let levels = levels(&hierarchy.mount, &hierarchy.path);
     let leaf_dir = levels.first().map(|l| l.dir.clone()).unwrap_or_default();
     let leaf_stat = read_stat(&leaf_dir);
-    let usage = match read_value(&leaf_dir, files.usage) {
+    let usage = match read_value(&leaf_dir, files.usage, problems) {
         Some(CgroupValue::Bytes(n)) => Some(n),
         _ => None,
     };
@@ -358,9 +413,9 @@ fn read_limits(root: &SystemRoot, hierarchy: &Hierarchy) -> CgroupMemory {
     };
 
     for level in &levels {
-        let hard = read_value(&level.dir, files.limit);
+        let hard = read_value(&level.dir, files.limit, problems);
         let high = if hierarchy.version == 2 {
-            read_value(&level.dir, "memory.high")
+            read_value(&level.dir, "memory.high", problems)
         } else {
             None
         };
@@ -370,7 +425,7 @@ fn read_limits(root: &SystemRoot, hierarchy: &Hierarchy) -> CgroupMemory {
             continue;
         }
         let level_in_use = in_use(
-            match read_value(&level.dir, files.usage) {
+            match read_value(&level.dir, files.usage, problems) {
                 Some(CgroupValue::Bytes(n)) => Some(n),
                 _ => None,
             },
@@ -394,7 +449,12 @@ fn read_limits(root: &SystemRoot, hierarchy: &Hierarchy) -> CgroupMemory {
     // v1 sums the hierarchy up for us, including ancestors a bind mount hides.
     if hierarchy.version == 1 {
         if let Some(&bytes) = leaf_stat.get("hierarchical_memory_limit") {
-            if bytes < UNLIMITED_FLOOR {
+            if bytes == 0 {
+                tell(
+                    problems,
+                    format!("{leaf_dir}/memory.stat: hierarchical_memory_limit is 0, which no running process could live under; it is ignored"),
+                );
+            } else if bytes < UNLIMITED_FLOOR {
                 let cgroup = hierarchy.path.clone();
                 let file = "memory.stat:hierarchical_memory_limit";
                 consider(

@@ -230,6 +230,56 @@ mod tests {
         assert!(old.problems.is_empty(), "{:?}", old.problems);
     }
 
+    /// The odd machines (tests/fixtures/machines/odd-*): each problem is one line naming the
+    /// file and what was expected, told once, and only a cgroup really over its limit ends in a
+    /// budget of 0.
+    #[test]
+    fn odd_machines_note_each_problem_once_and_never_budget_zero() {
+        let cases: [(&str, &[&str]); 8] = [
+            (
+                "odd-no-mountinfo",
+                &["cannot read mounts (/proc/self/mountinfo:"],
+            ),
+            (
+                "odd-empty-limit",
+                &[r#"/sys/fs/cgroup/memory.max holds "", not a number of bytes or `max`; it is ignored"#],
+            ),
+            (
+                "odd-truncated",
+                &["/proc/self/mountinfo lists no cgroup mount; looking for cgroups at the usual /sys/fs/cgroup"],
+            ),
+            (
+                "odd-garbage",
+                &[
+                    r#"/sys/fs/cgroup/memory/memory.usage_in_bytes holds "lots", not a number"#,
+                    r#"/sys/fs/cgroup/memory/memory.limit_in_bytes holds "\0\0"#,
+                ],
+            ),
+            (
+                "odd-limit-zero",
+                &["/sys/fs/cgroup/memory.max is 0, which no running process could live under; this limit is ignored"],
+            ),
+            ("odd-usage-over-limit", &[]),
+            ("odd-swap-only-v1", &[]),
+            ("odd-swap-only-v2", &[]),
+        ];
+        for (name, want) in cases {
+            let got = probe_procfs(&SystemRoot::new(fixtures().join(name)));
+            assert_eq!(got.problems.len(), want.len(), "{name}: {:?}", got.problems);
+            for (problem, start) in got.problems.iter().zip(want) {
+                assert!(problem.starts_with(start), "{name}: {problem}");
+                assert!(!problem.contains('\n'), "{name}: {problem}");
+            }
+            let zero_is_real = name == "odd-usage-over-limit";
+            assert_eq!(
+                got.budget == Some(0),
+                zero_is_real,
+                "{name}: {:?}",
+                got.budget
+            );
+        }
+    }
+
     #[test]
     fn a_missing_tree_is_unknown_not_a_panic() {
         let none = probe_procfs(&SystemRoot::new("/nonexistent/lowmem_build"));

@@ -86,11 +86,11 @@ impl Profiles<'_> {
             if current == "dev" || current == "release" {
                 return (chain, None);
             }
-            let parent = match self.own(current, "inherits") {
-                Some((raw, _)) => raw.text(),
+            let (parent, origin) = match self.own(current, "inherits") {
+                Some((raw, origin)) => (raw.text(), Some(origin)),
                 None => match current {
-                    "test" | "doc" | "check" => "dev".to_string(),
-                    "bench" => "release".to_string(),
+                    "test" | "doc" | "check" => ("dev".to_string(), None),
+                    "bench" => ("release".to_string(), None),
                     _ => {
                         chain.push("dev".to_string());
                         let problem = format!(
@@ -101,8 +101,9 @@ impl Profiles<'_> {
                 },
             };
             if chain.contains(&parent) || chain.len() >= MAX_CHAIN {
+                let set_in = origin.map(|o| format!(", set in {o}")).unwrap_or_default();
                 let problem = format!(
-                    "profile `{profile}` inherits in a cycle ({} -> {parent}); assuming it is like dev",
+                    "profile `{profile}` inherits in a cycle ({} -> {parent}{set_in}); assuming it is like dev",
                     chain.join(" -> ")
                 );
                 chain.push("dev".to_string());
@@ -197,7 +198,10 @@ mod tests {
         };
         let (chain, problem) = profiles.chain("a");
         assert_eq!(chain.last().map(String::as_str), Some("dev"));
-        assert!(problem.unwrap().contains("cycle"));
+        assert_eq!(
+            problem.as_deref(),
+            Some("profile `a` inherits in a cycle (a -> b -> a, set in [profile.b] in Cargo.toml); assuming it is like dev")
+        );
         let (chain, problem) = profiles.chain("c");
         assert_eq!(chain, ["c", "dev"]);
         assert!(problem.unwrap().contains("no `inherits`"));

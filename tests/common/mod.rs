@@ -41,6 +41,16 @@ pub fn shared_target(name: &str) -> PathBuf {
 /// `cargo <args>` in `dir` with `env` set and every variable that would leak the outer test
 /// run's settings removed.
 pub fn cargo(dir: &Path, target: &Path, args: &[&str], env: &[(&str, &str)]) -> Built {
+    let mut cmd = cargo_command(dir, target, args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    Built::from(cmd.output().unwrap())
+}
+
+/// The command [`cargo`] runs, before its `env`: for tests that set values that are not UTF-8
+/// or time the build.
+pub fn cargo_command(dir: &Path, target: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO"));
     cmd.args(args).current_dir(dir);
     for (key, _) in std::env::vars_os() {
@@ -57,10 +67,7 @@ pub fn cargo(dir: &Path, target: &Path, args: &[&str], env: &[(&str, &str)]) -> 
     cmd.env("CARGO_TARGET_DIR", target)
         .env("CARGO_NET_OFFLINE", "true")
         .env("CARGO_TERM_COLOR", "never");
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    Built::from(cmd.output().unwrap())
+    cmd
 }
 
 /// What a cargo command printed.
@@ -88,6 +95,11 @@ impl Built {
             .filter(|l| l.starts_with("warning: "))
             .filter_map(|l| l.split_once(": lowmem_build: ").map(|(_, rest)| rest))
             .collect()
+    }
+
+    /// How many lowmem_build warnings contain `text`.
+    pub fn count(&self, text: &str) -> usize {
+        self.warnings().iter().filter(|w| w.contains(text)).count()
     }
 
     /// Whether a lowmem_build warning contains `text`.

@@ -55,7 +55,7 @@ impl Project {
             &at("Cargo.toml"),
             &format!(
                 "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-                 [build-dependencies]\nlowmem_build = {{ path = {} }}\n{manifest_extra}",
+                 [build-dependencies]\nlowmem_build = {{ path = {}, features = [\"feature-check\"] }}\n{manifest_extra}",
                 repo_toml()
             ),
         )
@@ -584,7 +584,7 @@ fn in_a_registry_dependency_nothing_is_written_to_its_source() {
     let p = Project::new("registry");
     p.write(
         "vendor/hx-dep/Cargo.toml",
-        "[package]\nname = \"hx-dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\nlowmem_build = \"0.1\"\n",
+        "[package]\nname = \"hx-dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[build-dependencies]\nlowmem_build = {version = \"0.1\", features = [\"feature-check\"]}\n",
     )
     .write(
         "vendor/hx-dep/build.rs",

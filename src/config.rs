@@ -5,7 +5,7 @@ use crate::env::Env;
 use crate::features::{self, FeatureReport, Rule};
 use crate::options::{read_options, EnvOptions, Policy};
 use crate::output::{self, Capabilities};
-use crate::probe::{self, fs::SystemRoot, MemorySnapshot};
+use crate::probe::{self, fs::SystemRoot, BudgetSource, MemorySnapshot};
 use crate::settings::{read_settings, BuildSettings};
 use crate::Report;
 use std::ffi::OsString;
@@ -211,8 +211,10 @@ impl Config {
     ) -> Report {
         let policy = options.policy.unwrap_or(self.policy);
         let verbose = options.verbose.unwrap_or(self.verbose);
-        if let Some(bytes) = options.memory.or(self.memory) {
-            memory = memory.with_budget_override(bytes);
+        if let Some(bytes) = options.memory {
+            memory = memory.with_budget_override(bytes, BudgetSource::Override);
+        } else if let Some(bytes) = self.memory {
+            memory = memory.with_budget_override(bytes, BudgetSource::Configured);
         }
         let knobs = assess::Knobs::from_settings(&settings);
         let min_memory = options.min_memory.or(self.min_memory);
@@ -338,6 +340,16 @@ mod tests {
         assert_eq!(report.tier, Tier::Ok);
         assert!(report.advice.is_empty());
         assert_eq!(report.budget_mib(), 65536);
+        assert_eq!(report.memory.bounded_by, BudgetSource::Override);
+        assert!(report.headline().contains("(LOWMEM_BUILD_MEMORY)"));
+
+        let report = config.assess(&build_script_env(&[]));
+        assert_eq!(report.memory.bounded_by, BudgetSource::Configured);
+        assert!(
+            report.headline().contains("budget 1.0 GiB (Config::memory)"),
+            "{}",
+            report.headline()
+        );
 
         let env = build_script_env(&[
             ("LOWMEM_BUILD", "sometimes"),

@@ -118,6 +118,7 @@ fn describe_source(source: &BudgetSource) -> String {
             limit.cgroup
         ),
         BudgetSource::Override => "LOWMEM_BUILD_MEMORY".to_string(),
+        BudgetSource::Configured => "Config::memory".to_string(),
         BudgetSource::Unknown => "unknown".to_string(),
     }
 }

@@ -17,8 +17,10 @@ pub enum BudgetSource {
     AvailableEstimate,
     /// The cgroup's headroom under this limit.
     Cgroup(CgroupLimit),
-    /// `LOWMEM_BUILD_MEMORY` or [`Config::memory`](crate::Config::memory).
+    /// `LOWMEM_BUILD_MEMORY`.
     Override,
+    /// [`Config::memory`](crate::Config::memory) in the build script.
+    Configured,
     /// Nothing could be read.
     Unknown,
 }
@@ -57,9 +59,13 @@ impl MemorySnapshot {
     }
 
     /// Replaces the budget by a figure the user gave.
-    pub(crate) fn with_budget_override(mut self, bytes: u64) -> MemorySnapshot {
+    pub(crate) fn with_budget_override(
+        mut self,
+        bytes: u64,
+        source: BudgetSource,
+    ) -> MemorySnapshot {
         self.budget = Some(bytes);
-        self.bounded_by = BudgetSource::Override;
+        self.bounded_by = source;
         self
     }
 }

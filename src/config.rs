@@ -346,7 +346,9 @@ mod tests {
         let report = config.assess(&build_script_env(&[]));
         assert_eq!(report.memory.bounded_by, BudgetSource::Configured);
         assert!(
-            report.headline().contains("budget 1.0 GiB (Config::memory)"),
+            report
+                .headline()
+                .contains("budget 1.0 GiB (Config::memory)"),
             "{}",
             report.headline()
         );

@@ -3,7 +3,6 @@
 //! limit (cgroup v1 and v2, hybrid, bind mounts and cgroup namespaces).
 
 use super::fs::SystemRoot;
-use std::collections::BTreeMap;
 
 /// v1 writes "unlimited" as i64::MAX rounded down to the page size (9223372036854771712 with
 /// 4 KiB pages); anything this large is no real limit.
@@ -162,16 +161,42 @@ pub(crate) fn parse_value(text: &str) -> Option<CgroupValue> {
     }
 }
 
-/// Parses a `memory.stat` file into its key/value pairs.
-pub(crate) fn parse_stat(text: &str) -> BTreeMap<String, u64> {
-    text.lines()
-        .filter_map(|line| {
-            let mut parts = line.split_whitespace();
-            let key = parts.next()?;
-            let value = parts.next()?.parse().ok()?;
-            Some((key.to_string(), value))
-        })
-        .collect()
+/// The key/value pairs of a `memory.stat` file, in file order (a few dozen: a list will do).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Stat(Vec<(String, u64)>);
+
+impl Stat {
+    /// The value of `key` (the first, if the file repeats it).
+    pub(crate) fn get(&self, key: &str) -> Option<&u64> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// How many pairs were read.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The keys, in file order.
+    #[cfg(test)]
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+}
+
+/// Parses a `memory.stat` file into its key/value pairs; lines that are not `key number` are
+/// skipped.
+pub(crate) fn parse_stat(text: &str) -> Stat {
+    Stat(
+        text.lines()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                let key = parts.next()?;
+                let value = parts.next()?.parse().ok()?;
+                Some((key.to_string(), value))
+            })
+            .collect(),
+    )
 }
 
 /// The hierarchy that holds the memory controller, and where this process sits in it.
@@ -381,8 +406,7 @@ fn read_limits(
             .map(|t| parse_stat(&t))
             .unwrap_or_default()
     };
-    let inactive_of =
-        |stat: &BTreeMap<String, u64>| files.inactive.iter().find_map(|k| stat.get(*k).copied());
+    let inactive_of = |stat: &Stat| files.inactive.iter().find_map(|k| stat.get(k).copied());
 
     let levels = levels(&hierarchy.mount, &hierarchy.path);
     let leaf_dir = levels.first().map(|l| l.dir.clone()).unwrap_or_default();

@@ -176,12 +176,6 @@ impl Stat {
     pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
-
-    /// The keys, in file order.
-    #[cfg(test)]
-    pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
-        self.0.iter().map(|(k, _)| k)
-    }
 }
 
 /// Parses a `memory.stat` file into its key/value pairs; lines that are not `key number` are

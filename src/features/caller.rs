@@ -290,14 +290,14 @@ fn dependency_tables(manifest: &Table) -> Vec<&Table> {
     let kinds = ["dependencies", "build-dependencies", "build_dependencies"];
     let mut out: Vec<&Table> = kinds
         .iter()
-        .filter_map(|k| manifest.get(*k).and_then(Value::as_table))
+        .filter_map(|k| manifest.get(k).and_then(Value::as_table))
         .collect();
     if let Some(targets) = manifest.get("target").and_then(Value::as_table) {
         for target in targets.values().filter_map(Value::as_table) {
             out.extend(
                 kinds
                     .iter()
-                    .filter_map(|k| target.get(*k).and_then(Value::as_table)),
+                    .filter_map(|k| target.get(k).and_then(Value::as_table)),
             );
         }
     }

@@ -8,12 +8,71 @@
 //!
 //! It never panics: the input is read with `get`, nesting is bounded and every failure is an error.
 
-use std::collections::btree_map::Entry;
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// A TOML table: keys in sorted order.
-pub(crate) type Table = BTreeMap<String, Value>;
+///
+/// A sorted list rather than a map: the tables of manifests and config files are small, and each
+/// map type instantiated costs compile time on the machines this crate is for. Lookups are binary
+/// searches; inserts shift the entries after the new key.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Table(Vec<(String, Value)>);
+
+impl Table {
+    /// An empty table.
+    #[cfg(test)]
+    pub(crate) fn new() -> Table {
+        Table::default()
+    }
+
+    /// The value of `key`.
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        let found = find(&self.0, key).ok()?;
+        self.0.get(found).map(|(_, value)| value)
+    }
+
+    /// Whether `key` is in the table.
+    pub(crate) fn contains_key(&self, key: &str) -> bool {
+        find(&self.0, key).is_ok()
+    }
+
+    /// The entries, keys in sorted order.
+    #[cfg(any(test, feature = "feature-check"))]
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, (String, Value)> {
+        self.0.iter()
+    }
+
+    /// The keys, sorted.
+    #[cfg(any(test, feature = "feature-check"))]
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(key, _)| key)
+    }
+
+    /// The values, in the order of their keys.
+    #[cfg(any(test, feature = "feature-check"))]
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Value> {
+        self.0.iter().map(|(_, value)| value)
+    }
+
+    /// How many entries.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<'a> IntoIterator for &'a Table {
+    type Item = &'a (String, Value);
+    type IntoIter = std::slice::Iter<'a, (String, Value)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Where `key` is in entries sorted by key (`Err`: where it would go).
+fn find<T>(entries: &[(String, T)], key: &str) -> Result<usize, usize> {
+    entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+}
 
 /// One TOML value.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,9 +146,9 @@ pub(crate) fn get_path<'a>(table: &'a Table, path: &[&str]) -> Option<&'a Value>
     let (last, parents) = path.split_last()?;
     let mut table = table;
     for key in parents {
-        table = table.get(*key)?.as_table()?;
+        table = table.get(key)?.as_table()?;
     }
-    table.get(*last)
+    table.get(last)
 }
 
 /// Why a document could not be read: the 1-based line and what was wrong.
@@ -155,8 +214,8 @@ enum Kind {
 struct Draft {
     /// How the table was made.
     kind: Kind,
-    /// The entries so far.
-    entries: BTreeMap<String, Node>,
+    /// The entries so far, sorted by key.
+    entries: Vec<(String, Node)>,
 }
 
 /// An entry of a table while the document is read.
@@ -175,16 +234,47 @@ impl Draft {
     fn new(kind: Kind) -> Self {
         Draft {
             kind,
-            entries: BTreeMap::new(),
+            entries: Vec::new(),
         }
     }
 
     /// The finished table, forgetting how its parts were made.
     fn into_table(self) -> Table {
-        self.entries
-            .into_iter()
-            .map(|(key, node)| (key, node.into_value()))
-            .collect()
+        Table(
+            self.entries
+                .into_iter()
+                .map(|(key, node)| (key, node.into_value()))
+                .collect(),
+        )
+    }
+
+    /// The entry for `key`, made with `make` if there is none.
+    fn entry_or(&mut self, key: &str, make: impl FnOnce() -> Node) -> &mut Node {
+        let at = match find(&self.entries, key) {
+            Ok(at) => at,
+            Err(at) => {
+                self.entries.insert(at, (key.to_owned(), make()));
+                at
+            }
+        };
+        &mut self.entries[at].1
+    }
+
+    /// The entry for `key`, if there is one.
+    fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
+        let at = find(&self.entries, key).ok()?;
+        self.entries.get_mut(at).map(|(_, node)| node)
+    }
+
+    /// Adds `node` under `key`, unless `key` is taken: then the node there.
+    fn insert_new(&mut self, key: &str, node: Node) -> Result<(), &mut Node> {
+        match find(&self.entries, key) {
+            Ok(at) => Err(&mut self.entries[at].1),
+            Err(at) => {
+                self.entries.insert(at, (key.to_owned(), node));
+                Ok(())
+            }
+        }
     }
 }
 
@@ -209,10 +299,7 @@ impl Node {
 fn header_parent<'t>(root: &'t mut Draft, parents: &[String]) -> Result<&'t mut Draft, String> {
     let mut table = root;
     for (index, key) in parents.iter().enumerate() {
-        let node = table
-            .entries
-            .entry(key.clone())
-            .or_insert_with(|| Node::Table(Draft::new(Kind::Implicit)));
+        let node = table.entry_or(key, || Node::Table(Draft::new(Kind::Implicit)));
         table = match node {
             Node::Table(draft) => draft,
             Node::Tables(drafts) => match drafts.last_mut() {
@@ -230,12 +317,9 @@ fn define_table(root: &mut Draft, path: &[String]) -> Result<(), String> {
     let (last, parents) = path.split_last().ok_or_else(|| "empty key".to_owned())?;
     let parent = header_parent(root, parents)?;
     let whole = show(path, parents.len());
-    match parent.entries.entry(last.clone()) {
-        Entry::Vacant(slot) => {
-            slot.insert(Node::Table(Draft::new(Kind::Header)));
-            Ok(())
-        }
-        Entry::Occupied(mut slot) => match slot.get_mut() {
+    match parent.insert_new(last, Node::Table(Draft::new(Kind::Header))) {
+        Ok(()) => Ok(()),
+        Err(taken) => match taken {
             Node::Table(draft) if draft.kind == Kind::Implicit => {
                 draft.kind = Kind::Header;
                 Ok(())
@@ -251,10 +335,7 @@ fn define_table(root: &mut Draft, path: &[String]) -> Result<(), String> {
 fn append_table(root: &mut Draft, path: &[String]) -> Result<(), String> {
     let (last, parents) = path.split_last().ok_or_else(|| "empty key".to_owned())?;
     let parent = header_parent(root, parents)?;
-    let node = parent
-        .entries
-        .entry(last.clone())
-        .or_insert_with(|| Node::Tables(Vec::new()));
+    let node = parent.entry_or(last, || Node::Tables(Vec::new()));
     match node {
         Node::Tables(drafts) => {
             drafts.push(Draft::new(Kind::Header));
@@ -271,7 +352,7 @@ fn append_table(root: &mut Draft, path: &[String]) -> Result<(), String> {
 fn section<'t>(root: &'t mut Draft, path: &[String]) -> Option<&'t mut Draft> {
     let mut table = root;
     for key in path {
-        table = match table.entries.get_mut(key)? {
+        table = match table.get_mut(key)? {
             Node::Table(draft) => draft,
             Node::Tables(drafts) => drafts.last_mut()?,
             Node::Value(_) => return None,
@@ -285,10 +366,7 @@ fn insert(table: &mut Draft, key: &[String], value: Value) -> Result<(), String>
     let (last, parents) = key.split_last().ok_or_else(|| "empty key".to_owned())?;
     let mut table = table;
     for (index, part) in parents.iter().enumerate() {
-        let node = table
-            .entries
-            .entry(part.clone())
-            .or_insert_with(|| Node::Table(Draft::new(Kind::Dotted)));
+        let node = table.entry_or(part, || Node::Table(Draft::new(Kind::Dotted)));
         table = match node {
             // A table made by a header's path but not yet defined becomes defined by dotted keys,
             // so that a header cannot define it again later.
@@ -316,12 +394,9 @@ fn insert(table: &mut Draft, key: &[String], value: Value) -> Result<(), String>
             Node::Value(_) => return Err(format!("`{}` is not a table", show(key, index))),
         };
     }
-    match table.entries.entry(last.clone()) {
-        Entry::Vacant(slot) => {
-            slot.insert(Node::Value(value));
-            Ok(())
-        }
-        Entry::Occupied(_) => Err(format!("duplicate key `{}`", show(key, parents.len()))),
+    match table.insert_new(last, Node::Value(value)) {
+        Ok(()) => Ok(()),
+        Err(_) => Err(format!("duplicate key `{}`", show(key, parents.len()))),
     }
 }
 

@@ -9,10 +9,10 @@ mod advice;
 mod cache;
 mod caller;
 mod cargo_tree;
-mod chain;
+pub(crate) mod chain;
 mod glob;
-mod rules;
-mod tree;
+pub(crate) mod rules;
+pub(crate) mod tree;
 mod workspace;
 
 use crate::env::Env;

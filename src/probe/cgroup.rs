@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 /// v1 writes "unlimited" as i64::MAX rounded down to the page size (9223372036854771712 with
 /// 4 KiB pages); anything this large is no real limit.
-const UNLIMITED_FLOOR: u64 = 1 << 62;
+pub(crate) const UNLIMITED_FLOOR: u64 = 1 << 62;
 
 /// The memory cgroup of this process and what it allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,15 +175,15 @@ pub(crate) fn parse_stat(text: &str) -> BTreeMap<String, u64> {
 }
 
 /// The hierarchy that holds the memory controller, and where this process sits in it.
-struct Hierarchy {
+pub(crate) struct Hierarchy {
     version: u8,
-    mount: CgroupMount,
-    path: String,
+    pub(crate) mount: CgroupMount,
+    pub(crate) path: String,
 }
 
 /// Picks the memory hierarchy: v1 when a v1 hierarchy has the memory controller (also on hybrid
 /// systems, where the v2 tree has no memory files), else the v2 unified one.
-fn find_hierarchy(lines: &[CgroupLine], mounts: &[CgroupMount]) -> Option<Hierarchy> {
+pub(crate) fn find_hierarchy(lines: &[CgroupLine], mounts: &[CgroupMount]) -> Option<Hierarchy> {
     let v1_line = lines
         .iter()
         .find(|l| l.controllers.iter().any(|c| c == "memory"));
@@ -225,11 +225,11 @@ fn conventional_mounts() -> Vec<CgroupMount> {
 }
 
 /// One directory on the walk from the process's cgroup up to the mount's root.
-struct Level {
+pub(crate) struct Level {
     /// Absolute directory (under the system root).
-    dir: String,
+    pub(crate) dir: String,
     /// The cgroup path it stands for.
-    cgroup: String,
+    pub(crate) cgroup: String,
 }
 
 /// The directories from the process's cgroup up to the top of what is mounted.
@@ -237,7 +237,7 @@ struct Level {
 /// The process's path is relative to the hierarchy's root; the mount shows `mount.root` of it.
 /// With a bind mount (root not `/`) the path starts with that root, which is stripped. When it
 /// does not (cgroup namespaces show `/`), the mount point itself is the process's cgroup.
-fn levels(mount: &CgroupMount, path: &str) -> Vec<Level> {
+pub(crate) fn levels(mount: &CgroupMount, path: &str) -> Vec<Level> {
     let root = mount.root.trim_end_matches('/');
     let relative = if root.is_empty() {
         path

@@ -103,6 +103,10 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
             let mut fields = before.split_whitespace();
             let root = fields.nth(3)?;
             let mount_point = fields.next()?;
+            // The kernel writes both as absolute paths; anything else is a line cut short.
+            if !root.starts_with('/') || !mount_point.starts_with('/') {
+                return None;
+            }
             let mut after = after.split_whitespace();
             let fstype = after.next()?;
             if fstype != "cgroup" && fstype != "cgroup2" {
@@ -452,6 +456,18 @@ mod tests {
         assert!(mounts[0].super_options.contains(&"memory".to_string()));
         assert_eq!(mounts[1].fstype, "cgroup2");
         assert_eq!(unescape_octal("a\\134b\\9"), "a\\b\\9");
+    }
+
+    #[test]
+    fn mountinfo_lines_with_relative_paths_are_skipped() {
+        // Found by the cgroup fuzz target: with a field missing, the mount options were read
+        // as the root and an optional field as the mount point.
+        let mounts = parse_mountinfo(
+            "23 29 group/perf_event ro,nosuid master:/sys/fs/cgroup rw shared:9 - cgroup2 cgroup2 rw\n\
+             41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+        );
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0].mount_point, "/sys/fs/cgroup/unified");
     }
 
     #[test]

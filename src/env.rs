@@ -55,7 +55,7 @@ impl Env {
     }
 
     /// Exactly these variables and no others (the last value of a name repeated wins).
-    fn from_vars(mut vars: Vec<(String, OsString)>) -> Env {
+    pub(crate) fn from_vars(mut vars: Vec<(String, OsString)>) -> Env {
         let mut i = vars.len();
         while i > 0 {
             i -= 1;

@@ -166,6 +166,9 @@ mod assess;
 mod config;
 mod env;
 mod features;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 mod options;
 mod output;
 mod probe;

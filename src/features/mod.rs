@@ -17,10 +17,10 @@ cfg_if::cfg_if! {
         mod cache;
         mod caller;
         mod cargo_tree;
-        mod chain;
+        pub(crate) mod chain;
         mod glob;
-        mod rules;
-        mod tree;
+        pub(crate) mod rules;
+        pub(crate) mod tree;
         mod workspace;
         mod verify;
         pub(crate) use verify::verify;

@@ -6,7 +6,7 @@ use super::fs::SystemRoot;
 
 /// v1 writes "unlimited" as i64::MAX rounded down to the page size (9223372036854771712 with
 /// 4 KiB pages); anything this large is no real limit.
-const UNLIMITED_FLOOR: u64 = 1 << 62;
+pub(crate) const UNLIMITED_FLOOR: u64 = 1 << 62;
 
 /// The memory cgroup of this process and what it allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,6 +102,10 @@ pub(crate) fn parse_mountinfo(text: &str) -> Vec<CgroupMount> {
             let mut fields = before.split_whitespace();
             let root = fields.nth(3)?;
             let mount_point = fields.next()?;
+            // The kernel writes both as absolute paths; anything else is a line cut short.
+            if !root.starts_with('/') || !mount_point.starts_with('/') {
+                return None;
+            }
             let mut after = after.split_whitespace();
             let fstype = after.next()?;
             if fstype != "cgroup" && fstype != "cgroup2" {
@@ -166,15 +170,21 @@ pub(crate) fn parse_value(text: &str) -> Option<CgroupValue> {
 pub(crate) struct Stat(Vec<(String, u64)>);
 
 impl Stat {
-    /// The value of `key` (the first, if the file repeats it).
+    /// The value of `key` (the last, if the file repeats it).
     pub(crate) fn get(&self, key: &str) -> Option<&u64> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// How many pairs were read.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn len(&self) -> usize {
         self.0.len()
+    }
+
+    /// The keys, in file order.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
     }
 }
 
@@ -194,15 +204,15 @@ pub(crate) fn parse_stat(text: &str) -> Stat {
 }
 
 /// The hierarchy that holds the memory controller, and where this process sits in it.
-struct Hierarchy {
+pub(crate) struct Hierarchy {
     version: u8,
-    mount: CgroupMount,
-    path: String,
+    pub(crate) mount: CgroupMount,
+    pub(crate) path: String,
 }
 
 /// Picks the memory hierarchy: v1 when a v1 hierarchy has the memory controller (also on hybrid
 /// systems, where the v2 tree has no memory files), else the v2 unified one.
-fn find_hierarchy(lines: &[CgroupLine], mounts: &[CgroupMount]) -> Option<Hierarchy> {
+pub(crate) fn find_hierarchy(lines: &[CgroupLine], mounts: &[CgroupMount]) -> Option<Hierarchy> {
     let v1_line = lines
         .iter()
         .find(|l| l.controllers.iter().any(|c| c == "memory"));
@@ -248,11 +258,11 @@ fn conventional_mounts(root: &SystemRoot) -> Vec<CgroupMount> {
 }
 
 /// One directory on the walk from the process's cgroup up to the mount's root.
-struct Level {
+pub(crate) struct Level {
     /// Absolute directory (under the system root).
-    dir: String,
+    pub(crate) dir: String,
     /// The cgroup path it stands for.
-    cgroup: String,
+    pub(crate) cgroup: String,
 }
 
 /// The directories from the process's cgroup up to the top of what is mounted.
@@ -260,7 +270,7 @@ struct Level {
 /// The process's path is relative to the hierarchy's root; the mount shows `mount.root` of it.
 /// With a bind mount (root not `/`) the path starts with that root, which is stripped. When it
 /// does not (cgroup namespaces show `/`), the mount point itself is the process's cgroup.
-fn levels(mount: &CgroupMount, path: &str) -> Vec<Level> {
+pub(crate) fn levels(mount: &CgroupMount, path: &str) -> Vec<Level> {
     let root = mount.root.trim_end_matches('/');
     let relative = if root.is_empty() {
         path
@@ -530,6 +540,18 @@ mod tests {
         assert!(mounts[0].super_options.contains(&"memory".to_string()));
         assert_eq!(mounts[1].fstype, "cgroup2");
         assert_eq!(unescape_octal("a\\134b\\9"), "a\\b\\9");
+    }
+
+    #[test]
+    fn mountinfo_lines_with_relative_paths_are_skipped() {
+        // Found by the cgroup fuzz target: with a field missing, the mount options were read
+        // as the root and an optional field as the mount point.
+        let mounts = parse_mountinfo(
+            "23 29 group/perf_event ro,nosuid master:/sys/fs/cgroup rw shared:9 - cgroup2 cgroup2 rw\n\
+             41 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw\n",
+        );
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0].mount_point, "/sys/fs/cgroup/unified");
     }
 
     #[test]

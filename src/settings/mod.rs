@@ -1,9 +1,9 @@
 //! The build settings in effect: cargo's environment, rustflags, the workspace's `[profile.*]`
 //! tables and `.cargo/config.toml`, merged in cargo's order of precedence.
 
-mod discover;
-mod profile;
-mod read;
+pub(crate) mod discover;
+pub(crate) mod profile;
+pub(crate) mod read;
 pub(crate) mod rustc;
 pub(crate) mod rustflags;
 pub(crate) mod toml;

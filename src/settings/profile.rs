@@ -35,7 +35,7 @@ impl Raw {
 }
 
 /// The longest `inherits` chain followed before calling it a cycle.
-const MAX_CHAIN: usize = 16;
+pub(crate) const MAX_CHAIN: usize = 16;
 
 /// The places profiles are defined, in precedence order.
 pub(crate) struct Profiles<'a> {

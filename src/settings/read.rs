@@ -105,7 +105,7 @@ fn profile_name(env: &Env, in_build_script: bool, assumed: Option<&str>) -> Stri
 }
 
 /// `1.70` or `1.70.0` as (1, 70).
-fn parse_rust_version(text: &str) -> Option<(u32, u32)> {
+pub(crate) fn parse_rust_version(text: &str) -> Option<(u32, u32)> {
     let mut parts = text.trim().split('.');
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next().map_or(Some(0), |m| m.parse().ok())?;

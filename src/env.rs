@@ -55,19 +55,16 @@ impl Env {
     }
 
     /// Exactly these variables and no others (the last value of a name repeated wins).
-    pub(crate) fn from_vars(mut vars: Vec<(String, OsString)>) -> Env {
-        let mut i = vars.len();
-        while i > 0 {
-            i -= 1;
-            if vars[..i].iter().any(|(k, _)| *k == vars[i].0) {
-                let (key, value) = vars.remove(i);
-                if let Some(first) = vars.iter_mut().find(|(k, _)| *k == key) {
-                    first.1 = value;
-                }
+    pub(crate) fn from_vars(vars: Vec<(String, OsString)>) -> Env {
+        let mut unique: Vec<(String, OsString)> = Vec::with_capacity(vars.len());
+        for (key, value) in vars {
+            match unique.iter_mut().find(|(k, _)| *k == key) {
+                Some(seen) => seen.1 = value,
+                None => unique.push((key, value)),
             }
         }
         Env {
-            vars,
+            vars: unique,
             read: RefCell::new(Vec::new()),
         }
     }
@@ -166,6 +163,8 @@ mod tests {
         assert!(!env.is_set("LOWMEM_BUILD_ENV_TEST_REMOVED"));
         let repeated = Env::from_pairs(&[("X", "1"), ("Y", "2"), ("X", "3")]);
         assert_eq!(repeated.text("X"), Some("3"));
+        let thrice = Env::from_pairs(&[("X", "1"), ("X", "2"), ("X", "3")]);
+        assert_eq!(thrice.text("X"), Some("3"), "the last of three wins");
         assert_eq!(repeated.text("Y"), Some("2"));
         assert_eq!(repeated.watched(), ["X", "Y"]);
     }

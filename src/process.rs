@@ -25,7 +25,8 @@ pub(crate) fn run(mut command: Command, timeout: Duration) -> Result<Finished, S
         .map_err(|e| format!("could not run `{program}`: {e}"))?;
     // Readers on their own threads: a child that fills a pipe must not block on us, and a
     // grandchild that keeps a pipe open must not block us either. (Joined by polling rather
-    // than through a channel: an mpsc channel was 7k of the 118k lines of LLVM IR this crate compiled to.)
+    // than through a channel: an mpsc channel was 7k of the 118k lines of LLVM IR this crate
+    // compiled to.)
     let out_reader = spawn_reader(child.stdout.take().map(|p| Box::new(p) as Pipe));
     let err_reader = spawn_reader(child.stderr.take().map(|p| Box::new(p) as Pipe));
     let deadline = Instant::now() + timeout;

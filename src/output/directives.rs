@@ -67,10 +67,12 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
     }
 
     let fails = report.fails();
+    // Rules that deny mode cannot enforce are part of its error, not a warning beside it.
+    let mut problem_in_error = None;
     if let Some(problem) = &report.features.problem {
-        // Rules that deny mode cannot enforce are its error, not a warning beside it.
-        let in_error = fails && report.features.not_compiled;
-        if report.policy != Policy::Off && !in_error {
+        if fails && report.features.not_compiled {
+            problem_in_error = Some(format!("feature check: {problem}"));
+        } else if report.policy != Policy::Off {
             warn(&mut out, problem);
         }
     }
@@ -94,11 +96,7 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
             .iter()
             .map(|v| format!("feature check: {v}")),
     );
-    if fails && report.features.not_compiled {
-        if let Some(problem) = &report.features.problem {
-            message.push(format!("feature check: {problem}"));
-        }
-    }
+    message.extend(problem_in_error);
     if fails {
         message.push("this build fails because LOWMEM_BUILD=deny or Policy::Deny is set; LOWMEM_BUILD=warn lets it go on".to_string());
         if caps.error_directive {

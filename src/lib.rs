@@ -176,6 +176,7 @@ mod process;
 mod report;
 mod settings;
 mod size;
+pub mod store;
 
 pub use assess::{Advice, Estimate, Phase, Tier, Workload};
 pub use config::Config;

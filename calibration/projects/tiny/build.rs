@@ -1,0 +1,3 @@
+fn main() {
+    lowmem_build::check();
+}

@@ -1,9 +1,11 @@
 //! The memory probe: how much memory this build may use, container limits included.
 
+pub(crate) mod build;
 pub(crate) mod cgroup;
 pub(crate) mod fs;
 pub(crate) mod meminfo;
 
+pub use build::ThisBuild;
 pub use cgroup::{CgroupLimit, CgroupMemory};
 use fs::SystemRoot;
 
@@ -39,7 +41,11 @@ pub struct MemorySnapshot {
     pub swap_free: Option<u64>,
     /// The memory cgroup, on Linux when the process is in one with a memory controller.
     pub cgroup: Option<CgroupMemory>,
-    /// What the build may use: the smaller of available memory and cgroup headroom.
+    /// The build that is running this check (in a build script): cargo and the processes it
+    /// started. Their memory is this build's, so it is added back to the budget.
+    pub this_build: Option<ThisBuild>,
+    /// What the build may use: the smaller of available memory and cgroup headroom, each with
+    /// this build's own running processes added back.
     pub budget: Option<u64>,
     /// Which of them bounded it.
     pub bounded_by: BudgetSource,
@@ -94,14 +100,28 @@ pub(crate) fn probe_procfs(root: &SystemRoot) -> MemorySnapshot {
         }
     };
     let cgroup = cgroup::read_cgroup(root, &mut problems);
+    let this_build = build::this_build(root);
+    let own = this_build.as_ref().map_or(0, |b| b.anon);
     let available = info.available_or_estimate();
     let (mut budget, mut bounded_by) = match available {
-        Some((bytes, false)) => (Some(bytes), BudgetSource::Available),
-        Some((bytes, true)) => (Some(bytes), BudgetSource::AvailableEstimate),
+        Some((bytes, estimated)) => (
+            Some(bytes.saturating_add(own).min(info.total.unwrap_or(u64::MAX))),
+            if estimated {
+                BudgetSource::AvailableEstimate
+            } else {
+                BudgetSource::Available
+            },
+        ),
         None => (None, BudgetSource::Unknown),
     };
     if let Some(cg) = &cgroup {
         if let (Some(room), Some(binding)) = (cg.headroom, &cg.binding) {
+            // What this build holds is part of the cgroup's usage; it cannot hold more.
+            let taken = cg
+                .usage
+                .unwrap_or(0)
+                .saturating_sub(cg.inactive_file.unwrap_or(0));
+            let room = room.saturating_add(own.min(taken)).min(binding.bytes);
             if budget.map_or(true, |b| room < b) {
                 budget = Some(room);
                 bounded_by = BudgetSource::Cgroup(binding.clone());
@@ -109,6 +129,7 @@ pub(crate) fn probe_procfs(root: &SystemRoot) -> MemorySnapshot {
         }
     }
     MemorySnapshot {
+        this_build,
         total: info.total,
         available: available.map(|(bytes, _)| bytes),
         swap_total: info.swap_total,
@@ -133,6 +154,7 @@ fn probe_sysinfo() -> MemorySnapshot {
         swap_total: Some(system.total_swap()),
         swap_free: Some(system.free_swap()),
         cgroup: None,
+        this_build: None,
         budget: available,
         bounded_by: if available.is_some() {
             BudgetSource::Available
@@ -283,6 +305,42 @@ mod tests {
                 "{name}: {:?}",
                 got.budget
             );
+        }
+    }
+
+    /// A build script under a running cargo in a limited cgroup: what cargo and its rustc hold
+    /// is this build's own, so it is added back to the headroom (and said).
+    #[test]
+    fn this_builds_own_processes_are_not_counted_as_taken() {
+        let root = std::env::temp_dir().join(format!("lowmem-probe-build-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        copy_tree(&fixtures().join("v1-bind-mount"), &root);
+        copy_tree(
+            &fixtures().join("../builds/cargo-running"),
+            &root,
+        );
+        let got = probe_procfs(&SystemRoot::new(&root));
+        let own = (5900 + 85448 + 140) * 1024;
+        assert_eq!(got.this_build.as_ref().map(|b| b.anon), Some(own));
+        assert_eq!(got.this_build.as_ref().map(|b| b.processes), Some(3));
+        assert_eq!(got.budget, Some(1191182336 + own));
+        assert!(matches!(got.bounded_by, BudgetSource::Cgroup(_)));
+        std::fs::remove_dir_all(&root).unwrap();
+        // Without a running cargo nothing is added.
+        let alone = probe_procfs(&SystemRoot::new(fixtures().join("v1-bind-mount")));
+        assert_eq!(alone.this_build, None);
+        assert_eq!(alone.budget, Some(1191182336));
+    }
+
+    fn copy_tree(from: &Path, to: &Path) {
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+                copy_tree(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
         }
     }
 

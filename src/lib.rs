@@ -175,6 +175,7 @@ mod probe;
 mod process;
 mod report;
 mod settings;
+mod estimate;
 mod size;
 pub mod store;
 

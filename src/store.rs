@@ -24,9 +24,9 @@
 //! | 15 | `cpu_ms` | user + system CPU time of rustc and what it waited for |
 //! | 16 | `status` | the exit code, or `sig<N>` when a signal ended it |
 //! | 17 | `out_kib` | the size of what it wrote (the rlib, rmeta or binary) |
-//! | 18 | `hash` | `-C metadata`, which tells units apart |
+//! | 18 | `hash` | the hash in the artifact's file name (`-C extra-filename` without its `-`, else `-C metadata`), which tells units apart and is how dependents name them |
 //! | 19 | `features` | the `--cfg feature="..."` names joined by `,` |
-//! | 20 | `deps` | the `-C metadata` hashes of the `--extern` crates, joined by `,` |
+//! | 20 | `deps` | the hashes of the `--extern` crates (from their file names), joined by `,` |
 //! | 21 | `manifest_dir` | `CARGO_MANIFEST_DIR` |
 //!
 //! Later versions may add fields at the end; readers ignore what they do not know.
@@ -81,11 +81,11 @@ pub struct Record {
     pub status: String,
     /// The size of the artifact written, KiB.
     pub out_kib: u64,
-    /// `-C metadata`.
+    /// The hash in the artifact's file name.
     pub hash: String,
     /// Enabled features joined by `,`.
     pub features: String,
-    /// The `-C metadata` hashes of the direct dependencies joined by `,`.
+    /// The hashes of the direct dependencies joined by `,`.
     pub deps: String,
     /// `CARGO_MANIFEST_DIR`.
     pub manifest_dir: String,

@@ -147,7 +147,12 @@ fn record(
     r.cpu_ms = usage.cpu_ms;
     r.status = status_text(status);
     r.out_kib = out_kib;
-    r.hash = unit.hash.clone();
+    // The hash in the artifact's file name, which is how dependents name it in `--extern`
+    // (cargo's `-C metadata` differs from it).
+    r.hash = unit
+        .extra_filename
+        .strip_prefix('-')
+        .map_or_else(|| unit.hash.clone(), str::to_string);
     r.features = unit.features.join(",");
     r.deps = unit.deps.join(",");
     r.manifest_dir = env("CARGO_MANIFEST_DIR");

@@ -169,6 +169,8 @@ mod features;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
+mod glob;
+mod members;
 mod options;
 mod output;
 mod probe;

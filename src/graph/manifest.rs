@@ -88,6 +88,22 @@ pub(crate) struct Files {
     pub(crate) build_rs: bool,
 }
 
+/// Which of the conventional files [`read`] needs to know about for this manifest: published
+/// manifests name their targets and build script, so most need none of them (each one asked is
+/// a filesystem call).
+pub(crate) fn files_needed(table: &Table) -> Files {
+    let package = table.get("package").and_then(Value::as_table);
+    let key = |key: &str| package.and_then(|p| p.get(key));
+    let no_bins = !matches!(table.get("bin"), Some(Value::Array(items)) if !items.is_empty());
+    Files {
+        lib_rs: !table.contains_key("lib")
+            && key("autolib").and_then(Value::as_bool) != Some(false),
+        main_rs: no_bins,
+        bin_dir: no_bins && key("autobins").and_then(Value::as_bool) != Some(false),
+        build_rs: !matches!(key("build"), Some(Value::Boolean(_) | Value::String(_))),
+    }
+}
+
 /// The tables dependencies are declared in (the underscore spellings are the old ones cargo still
 /// reads in editions before 2024).
 const KINDS: [(&str, DepKind); 5] = [

@@ -13,6 +13,7 @@ mod cache;
 pub(crate) mod cfg;
 mod lock;
 mod manifest;
+mod prune;
 mod reach;
 mod size;
 mod source;
@@ -27,7 +28,7 @@ pub(crate) use size::SourceSize;
 
 use crate::members::normalize;
 use crate::probe::fs::read_small;
-use crate::settings::toml;
+use crate::settings::toml::{self, Table};
 use lock::Lock;
 use manifest::{Files, Manifest};
 use reach::Reach;
@@ -179,6 +180,7 @@ pub(crate) fn read(inputs: &Inputs<'_>) -> Graph {
         fresh: Vec::new(),
         dirs: vec![None; lock.packages.len()],
         sizes: vec![None; lock.packages.len()],
+        hit: vec![false; lock.packages.len()],
         problems: Vec::new(),
     };
     let mut manifests = Vec::new();
@@ -268,6 +270,8 @@ struct Reader<'a> {
     dirs: Vec<Option<PathBuf>>,
     /// Per lock package: its size, from the cache or measured.
     sizes: Vec<Option<SourceSize>>,
+    /// Per lock package: its facts came from the cache.
+    hit: Vec<bool>,
     problems: Vec<String>,
 }
 
@@ -280,7 +284,7 @@ impl Reader<'_> {
         if kind == SourceKind::Path {
             let found = self.sources.path_package(&package.name, &package.version)?;
             let (dir, table) = self.sources.take_path_manifest(found)?;
-            let files = files_in(&dir);
+            let files = files_in(&dir, &table);
             let workspace_deps = self.sources.workspace_deps.as_ref();
             self.dirs[index] = Some(dir.clone());
             return self.facts(&dir, manifest::read(&table, files, workspace_deps));
@@ -289,12 +293,12 @@ impl Reader<'_> {
         let key = cache::key(&package.name, &package.version, source);
         if let Ok(at) = self.cached.binary_search_by(|e| e.key.cmp(&key)) {
             if let Some(home) = self.sources.cargo_home() {
-                let entry = &self.cached[at];
+                let entry = &mut self.cached[at];
                 self.dirs[index] = Some(home.join(&entry.dir));
                 self.sizes[index] = entry.size;
-                let mut manifest = entry.manifest.clone();
-                manifest.name.clone_from(&package.name);
-                return Some(manifest);
+                self.hit[index] = true;
+                // Moved out, not copied: `store` takes it back from the walk's manifests.
+                return Some(std::mem::take(&mut entry.manifest));
             }
         }
         let dir = self.sources.locate(package)?;
@@ -310,9 +314,12 @@ impl Reader<'_> {
             }
         };
         self.dirs[index] = Some(dir.clone());
-        let read = toml::parse(&text)
+        // Pruned first: most of a published manifest is features and metadata (see prune.rs).
+        let pruned = prune::prune(&text).and_then(|p| toml::parse(&p).ok());
+        let read = pruned
+            .map_or_else(|| toml::parse(&text), Ok)
             .map_err(|e| format!("not valid TOML ({e})"))
-            .and_then(|table| manifest::read(&table, files_in(&dir), None));
+            .and_then(|table| manifest::read(&table, files_in(&dir, &table), None));
         let manifest = self.facts(&dir, read)?;
         self.fresh.push(index);
         Some(manifest)
@@ -359,7 +366,11 @@ impl Reader<'_> {
             };
             let key = cache::key(&package.name, &package.version, source);
             if let Ok(at) = self.cached.binary_search_by(|e| e.key.cmp(&key)) {
-                entries.push(self.cached[at].clone());
+                let mut entry = self.cached[at].clone();
+                if let Some(Some(manifest)) = manifests.get(index).filter(|_| self.hit[index]) {
+                    entry.manifest = manifest.clone();
+                }
+                entries.push(entry);
                 continue;
             }
             let (Some(dir), Some(Some(manifest))) = (&self.dirs[index], manifests.get(index))
@@ -385,13 +396,14 @@ impl Reader<'_> {
     }
 }
 
-/// Which conventional files exist in a package directory.
-fn files_in(dir: &Path) -> Files {
+/// Which of the conventional files that matter for this manifest exist in `dir`.
+fn files_in(dir: &Path, table: &Table) -> Files {
+    let needed = manifest::files_needed(table);
     Files {
-        lib_rs: dir.join("src/lib.rs").is_file(),
-        main_rs: dir.join("src/main.rs").is_file(),
-        bin_dir: dir.join("src/bin").is_dir(),
-        build_rs: dir.join("build.rs").is_file(),
+        lib_rs: needed.lib_rs && dir.join("src/lib.rs").is_file(),
+        main_rs: needed.main_rs && dir.join("src/main.rs").is_file(),
+        bin_dir: needed.bin_dir && dir.join("src/bin").is_dir(),
+        build_rs: needed.build_rs && dir.join("build.rs").is_file(),
     }
 }
 

@@ -84,6 +84,10 @@ pub(crate) fn walk(
         queue.push((root, platform, true));
     }
     let mut next: Vec<(usize, Option<Platform>, bool)> = Vec::new();
+    let mut conditions = Conditions {
+        platforms,
+        known: Vec::new(),
+    };
     while let Some((index, platform, mandatory)) = queue.pop() {
         let slot = &mut walked.built_for[index][platform as usize];
         let known = *slot && (!mandatory || mandatory_on[index][platform as usize]);
@@ -101,7 +105,7 @@ pub(crate) fn walk(
             index,
             manifests[index].as_ref(),
             platform,
-            platforms,
+            &mut conditions,
             platforms.dev && is_root,
             &mut next,
             &mut walked.problems,
@@ -132,6 +136,35 @@ pub(crate) fn walk(
     walked
 }
 
+/// The target conditions evaluated so far: a graph has a few dozen distinct ones, each met by
+/// many packages.
+struct Conditions<'a> {
+    platforms: Platforms<'a>,
+    /// (condition, platform, answer), sorted by the first two.
+    known: Vec<(String, Platform, Result<bool, String>)>,
+}
+
+impl Conditions<'_> {
+    fn holds(&mut self, condition: &str, on: Platform) -> Result<bool, String> {
+        let found = self
+            .known
+            .binary_search_by(|(c, p, _)| (c.as_str(), *p as u8).cmp(&(condition, on as u8)));
+        match found {
+            Ok(at) => self.known[at].2.clone(),
+            Err(at) => {
+                let platform = match on {
+                    Platform::Target => self.platforms.target,
+                    Platform::Host => self.platforms.host,
+                };
+                let answer = cfg::holds(condition, platform);
+                self.known
+                    .insert(at, (condition.to_string(), on, answer.clone()));
+                answer
+            }
+        }
+    }
+}
+
 /// The kept edges of `index` built for `platform`: (dependency, its platform when fixed by the
 /// edge's kind, optional).
 #[allow(clippy::too_many_arguments)]
@@ -140,7 +173,7 @@ fn edges_of(
     index: usize,
     manifest: Option<&Manifest>,
     platform: Platform,
-    platforms: Platforms<'_>,
+    conditions: &mut Conditions<'_>,
     dev: bool,
     out: &mut Vec<(usize, Option<Platform>, bool)>,
     problems: &mut Vec<String>,
@@ -149,10 +182,6 @@ fn edges_of(
     let Some(manifest) = manifest else {
         out.extend(package.deps.iter().map(|&dep| (dep, None, false)));
         return;
-    };
-    let own = match platform {
-        Platform::Target => platforms.target,
-        Platform::Host => platforms.host,
     };
     for &dep in &package.deps {
         let name = lock.packages[dep].name.as_str();
@@ -164,20 +193,24 @@ fn edges_of(
         for declaration in declared {
             any = true;
             let (evaluated_on, to) = match declaration.kind {
-                DepKind::Normal => (own, None),
-                DepKind::Build => (platforms.host, Some(Platform::Host)),
-                DepKind::Dev if dev => (own, None),
+                DepKind::Normal => (platform, None),
+                DepKind::Build => (Platform::Host, Some(Platform::Host)),
+                DepKind::Dev if dev => (platform, None),
                 DepKind::Dev => continue,
             };
             let holds = match &declaration.target {
                 None => true,
-                Some(condition) => cfg::holds(condition, evaluated_on).unwrap_or_else(|why| {
-                    problems.push(format!(
-                        "{} {}: target condition {why}; the dependency on `{name}` is kept",
-                        package.name, package.version
-                    ));
-                    true
-                }),
+                Some(condition) => {
+                    conditions
+                        .holds(condition, evaluated_on)
+                        .unwrap_or_else(|why| {
+                            problems.push(format!(
+                                "{} {}: target condition {why}; the dependency on `{name}` is kept",
+                                package.name, package.version
+                            ));
+                            true
+                        })
+                }
             };
             if holds {
                 let slot = &mut kept[usize::from(to.is_some())];

@@ -413,8 +413,13 @@ source = "git+https://example.com/tool.git#0123456"
 
     #[test]
     fn the_line_reader_and_the_toml_reader_agree() {
-        let polars = include_str!("../../tests/fixtures/graphs/polars/Cargo.lock");
-        for text in [polars] {
+        let locks = [
+            include_str!("../../tests/fixtures/graphs/polars/Cargo.lock"),
+            include_str!("../../tests/fixtures/graphs/app/Cargo.lock"),
+            include_str!("../../tests/fixtures/graphs/ws/Cargo.lock"),
+            include_str!("../../tests/fixtures/graphs/git/Cargo.lock"),
+        ];
+        for text in locks {
             let fast = cargo_written(text).expect("cargo's layout");
             let table = toml::parse(text).unwrap();
             let slow = any_layout(&table).unwrap();

@@ -185,13 +185,18 @@ pub(crate) fn load(dir: &Path) -> Option<Vec<Entry>> {
     }
 }
 
-/// Writes the cache into `dir` (creating it): to a temporary file there, then renamed over the
-/// old one, so that a reader never sees half a file. Failure is not an error: the next run reads
-/// the sources again.
+/// Writes the cache into `dir`: to a temporary file there, then renamed over the old one, so
+/// that a reader never sees half a file. `dir` itself is made if missing, but not its parent
+/// (nothing is written outside it). Failure is not an error: the next run reads the sources
+/// again.
 pub(crate) fn store(dir: &Path, entries: &[Entry]) {
     let text = render(entries);
     let temporary = dir.join(format!("{FILE}.{}.tmp", std::process::id()));
-    let written = std::fs::create_dir_all(dir)
+    let made = match std::fs::create_dir(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other,
+    };
+    let written = made
         .and_then(|()| std::fs::write(&temporary, text))
         .and_then(|()| std::fs::rename(&temporary, dir.join(FILE)));
     if written.is_err() {
@@ -289,6 +294,8 @@ mod tests {
     fn stores_by_renaming_and_loads_back() {
         let dir = scratch_dir("cache").join("lowmem");
         assert_eq!(load(&dir), Some(Vec::new()), "no file yet");
+        store(&dir.join("missing/parent"), &[entry()]);
+        assert!(!dir.exists(), "only the cache directory itself is made");
         store(&dir, &[entry()]);
         assert_eq!(load(&dir), Some(vec![entry()]));
         let names: Vec<_> = std::fs::read_dir(&dir)

@@ -9,11 +9,11 @@
 //! are cached in one text file. A package whose sources are not on the machine stays in the
 //! graph with `dir: None` and all its lock edges kept.
 
-mod cache;
+pub(crate) mod cache;
 pub(crate) mod cfg;
-mod lock;
-mod manifest;
-mod prune;
+pub(crate) mod lock;
+pub(crate) mod manifest;
+pub(crate) mod prune;
 mod reach;
 mod size;
 mod source;

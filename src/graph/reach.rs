@@ -21,7 +21,7 @@ impl Reach {
         // Rows in post-order (dependencies before dependents) make one pass enough for an
         // acyclic graph; a cycle (through a root's dev-dependency) needs further passes until
         // nothing changes, at most as many as the longest cycle.
-        let order = post_order(deps);
+        let (order, cyclic) = post_order(deps);
         let mut changed = true;
         while changed {
             changed = false;
@@ -30,6 +30,7 @@ impl Reach {
                     changed |= reach.absorb(a, b);
                 }
             }
+            changed &= cyclic;
         }
         reach
     }
@@ -69,35 +70,45 @@ impl Reach {
     }
 }
 
-/// The nodes in depth-first post-order from every node, without recursion.
-fn post_order(deps: &[Vec<usize>]) -> Vec<usize> {
+/// The nodes in depth-first post-order from every node, without recursion, and whether an edge
+/// led back to a node still on the stack (a cycle).
+fn post_order(deps: &[Vec<usize>]) -> (Vec<usize>, bool) {
     let mut order = Vec::with_capacity(deps.len());
     let mut seen = vec![false; deps.len()];
+    let mut on_stack = vec![false; deps.len()];
+    let mut cyclic = false;
     let mut stack: Vec<(usize, usize)> = Vec::new();
     for start in 0..deps.len() {
         if seen[start] {
             continue;
         }
         seen[start] = true;
+        on_stack[start] = true;
         stack.push((start, 0));
         while let Some((node, next)) = stack.last_mut() {
             let node = *node;
             match deps[node].get(*next) {
                 Some(&dep) => {
                     *next += 1;
-                    if dep < deps.len() && !seen[dep] {
+                    if dep >= deps.len() {
+                        continue;
+                    }
+                    cyclic |= on_stack[dep];
+                    if !seen[dep] {
                         seen[dep] = true;
+                        on_stack[dep] = true;
                         stack.push((dep, 0));
                     }
                 }
                 None => {
                     order.push(node);
+                    on_stack[node] = false;
                     stack.pop();
                 }
             }
         }
     }
-    order
+    (order, cyclic)
 }
 
 #[cfg(test)]
@@ -145,6 +156,8 @@ mod tests {
             }
         }
         assert!(reach.get(6, 3) && !reach.get(3, 6) && reach.get(5, 5));
+        assert!(post_order(&deps).1);
+        assert!(!post_order(&deps[..5]).1, "0..5 is acyclic");
         assert!(!reach.get(0, 999) && !reach.get(999, 0));
         assert_eq!(Reach::new(&[]), Reach::default());
     }

@@ -84,9 +84,11 @@ pub(crate) fn walk(
         queue.push((root, platform, true));
     }
     let mut next: Vec<(usize, Option<Platform>, bool)> = Vec::new();
-    let mut conditions = Conditions {
+    let mut filter = Filter {
+        lock,
         platforms,
         known: Vec::new(),
+        problems: Vec::new(),
     };
     while let Some((index, platform, mandatory)) = queue.pop() {
         let slot = &mut walked.built_for[index][platform as usize];
@@ -100,16 +102,8 @@ pub(crate) fn walk(
         ensure(index, manifests);
         let is_root = roots.contains(&index);
         next.clear();
-        edges_of(
-            lock,
-            index,
-            manifests[index].as_ref(),
-            platform,
-            &mut conditions,
-            platforms.dev && is_root,
-            &mut next,
-            &mut walked.problems,
-        );
+        let dev = platforms.dev && is_root;
+        filter.edges(index, manifests[index].as_ref(), platform, dev, &mut next);
         for &(dep, to, optional) in &next {
             walked.edges.push((index, dep));
             // `None`: a normal or dev edge, built like the dependent unless it is a proc-macro.
@@ -128,6 +122,7 @@ pub(crate) fn walk(
     }
     walked.edges.sort_unstable();
     walked.edges.dedup();
+    walked.problems = filter.problems;
     walked.problems.sort();
     walked.problems.dedup();
     walked.reached = (0..count)
@@ -136,15 +131,19 @@ pub(crate) fn walk(
     walked
 }
 
-/// The target conditions evaluated so far: a graph has a few dozen distinct ones, each met by
-/// many packages.
-struct Conditions<'a> {
+/// Decides which lock edges cargo builds: by the manifests' kinds and target conditions, each
+/// distinct condition evaluated once per platform (a graph has a few dozen, each met by many
+/// packages).
+struct Filter<'a> {
+    lock: &'a Lock,
     platforms: Platforms<'a>,
     /// (condition, platform, answer), sorted by the first two.
     known: Vec<(String, Platform, Result<bool, String>)>,
+    /// Conditions that could not be read and undeclared lock edges.
+    problems: Vec<String>,
 }
 
-impl Conditions<'_> {
+impl Filter<'_> {
     fn holds(&mut self, condition: &str, on: Platform) -> Result<bool, String> {
         let found = self
             .known
@@ -163,73 +162,68 @@ impl Conditions<'_> {
             }
         }
     }
-}
 
-/// The kept edges of `index` built for `platform`: (dependency, its platform when fixed by the
-/// edge's kind, optional).
-#[allow(clippy::too_many_arguments)]
-fn edges_of(
-    lock: &Lock,
-    index: usize,
-    manifest: Option<&Manifest>,
-    platform: Platform,
-    conditions: &mut Conditions<'_>,
-    dev: bool,
-    out: &mut Vec<(usize, Option<Platform>, bool)>,
-    problems: &mut Vec<String>,
-) {
-    let package = &lock.packages[index];
-    let Some(manifest) = manifest else {
-        out.extend(package.deps.iter().map(|&dep| (dep, None, false)));
-        return;
-    };
-    for &dep in &package.deps {
-        let name = lock.packages[dep].name.as_str();
-        let start = manifest.deps.partition_point(|d| d.name.as_str() < name);
-        let declared = manifest.deps[start..].iter().take_while(|d| d.name == name);
-        let mut any = false;
-        // Per platform the edge leads to: kept, and kept without being optional.
-        let mut kept: [Option<bool>; 2] = [None, None];
-        for declaration in declared {
-            any = true;
-            let (evaluated_on, to) = match declaration.kind {
-                DepKind::Normal => (platform, None),
-                DepKind::Build => (Platform::Host, Some(Platform::Host)),
-                DepKind::Dev if dev => (platform, None),
-                DepKind::Dev => continue,
-            };
-            let holds = match &declaration.target {
-                None => true,
-                Some(condition) => {
-                    conditions
-                        .holds(condition, evaluated_on)
-                        .unwrap_or_else(|why| {
-                            problems.push(format!(
-                                "{} {}: target condition {why}; the dependency on `{name}` is kept",
-                                package.name, package.version
-                            ));
-                            true
-                        })
+    /// The kept edges of lock package `index` built for `platform` (with its dev-dependencies
+    /// when `dev`), into `out`: (dependency, its platform when the edge's kind fixes it,
+    /// optional).
+    fn edges(
+        &mut self,
+        index: usize,
+        manifest: Option<&Manifest>,
+        platform: Platform,
+        dev: bool,
+        out: &mut Vec<(usize, Option<Platform>, bool)>,
+    ) {
+        let package = &self.lock.packages[index];
+        let Some(manifest) = manifest else {
+            out.extend(package.deps.iter().map(|&dep| (dep, None, false)));
+            return;
+        };
+        for &dep in &package.deps {
+            let name = self.lock.packages[dep].name.as_str();
+            let start = manifest.deps.partition_point(|d| d.name.as_str() < name);
+            let declared = manifest.deps[start..].iter().take_while(|d| d.name == name);
+            let mut any = false;
+            // Per platform the edge leads to (the dependent's, the host): kept, and whether
+            // only as optional.
+            let mut kept: [Option<bool>; 2] = [None, None];
+            for declaration in declared {
+                any = true;
+                let (evaluated_on, to) = match declaration.kind {
+                    DepKind::Normal => (platform, None),
+                    DepKind::Build => (Platform::Host, Some(Platform::Host)),
+                    DepKind::Dev if dev => (platform, None),
+                    DepKind::Dev => continue,
+                };
+                let holds = match &declaration.target {
+                    None => true,
+                    Some(condition) => self.holds(condition, evaluated_on).unwrap_or_else(|why| {
+                        self.problems.push(format!(
+                            "{} {}: target condition {why}; the dependency on `{name}` is kept",
+                            package.name, package.version
+                        ));
+                        true
+                    }),
+                };
+                if holds {
+                    let slot = &mut kept[usize::from(to.is_some())];
+                    *slot = Some(slot.unwrap_or(true) && declaration.optional);
                 }
-            };
-            if holds {
-                let slot = &mut kept[usize::from(to.is_some())];
-                *slot = Some(slot.unwrap_or(true) && declaration.optional);
             }
-        }
-        if !any {
-            problems.push(format!(
-                "{} {}: Cargo.lock lists a dependency on `{name}` that its manifest does not declare; it is kept",
-                package.name, package.version
-            ));
-            out.push((dep, None, false));
-            continue;
-        }
-        if let Some(optional) = kept[0] {
-            out.push((dep, None, optional));
-        }
-        if let Some(optional) = kept[1] {
-            out.push((dep, Some(Platform::Host), optional));
+            if !any {
+                self.problems.push(format!(
+                    "{} {}: Cargo.lock lists a dependency on `{name}` that its manifest does not declare; it is kept",
+                    package.name, package.version
+                ));
+                out.push((dep, None, false));
+                continue;
+            }
+            if let Some(optional) = kept[0] {
+                out.push((dep, None, optional));
+            }
+            if let Some(optional) = kept[1] {
+                out.push((dep, Some(Platform::Host), optional));
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::cell::RefCell;
 use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 
 /// Variables not reported with `rerun-if-env-changed`: those cargo sets for the build script
 /// itself (they are not in cargo's own environment, so watching them is noise), and `PATH`,
@@ -118,6 +119,13 @@ impl Env {
         self.get_os(key).is_some()
     }
 
+    /// Cargo's home directory: `CARGO_HOME`, else `$HOME/.cargo` (cargo's own default).
+    pub(crate) fn cargo_home(&self) -> Option<PathBuf> {
+        self.text("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| self.text("HOME").map(|h| Path::new(h).join(".cargo")))
+    }
+
     /// Names of the variables read so far that a user can change, for `rerun-if-env-changed`,
     /// sorted.
     pub(crate) fn watched(&self) -> Vec<String> {
@@ -167,6 +175,15 @@ mod tests {
         assert_eq!(thrice.text("X"), Some("3"), "the last of three wins");
         assert_eq!(repeated.text("Y"), Some("2"));
         assert_eq!(repeated.watched(), ["X", "Y"]);
+    }
+
+    #[test]
+    fn cargo_home_falls_back_to_home() {
+        let set = Env::from_pairs(&[("CARGO_HOME", "/ch"), ("HOME", "/h")]);
+        assert_eq!(set.cargo_home(), Some(PathBuf::from("/ch")));
+        let unset = Env::from_pairs(&[("CARGO_HOME", ""), ("HOME", "/h")]);
+        assert_eq!(unset.cargo_home(), Some(PathBuf::from("/h/.cargo")));
+        assert_eq!(Env::from_pairs(&[]).cargo_home(), None);
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! input, uses the result the way the crate does, and asserts what must hold for every input.
 //!
 //! Internal and unstable: compiled for this crate's tests and with the `fuzzing` feature, which
-//! exists only for the cargo-fuzz targets in `fuzz/`. Input is bytes, read as UTF-8 with invalid
+//! exists only for the cargo-fuzz targets in `fuzz/` and the crate's own benches (its
+//! dev-dependency on itself turns it on; [`read_graph`] is for `benches/graph.rs`). Input is bytes, read as UTF-8 with invalid
 //! sequences replaced; entry points that read several texts take them separated by NUL bytes.
 
 use crate::features::{chain, rules, tree};
+use crate::graph::{cache, cfg, lock, manifest, prune};
 use crate::probe::{cgroup, meminfo};
 use crate::settings::discover::Loaded;
 use crate::settings::profile::{Profiles, MAX_CHAIN};
@@ -15,7 +17,7 @@ use crate::{Debuginfo, Lto, Policy};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[cfg(test)]
 mod properties;
@@ -358,4 +360,66 @@ pub fn rustc_version(data: &[u8]) {
         assert!(shown.starts_with(&format!("{}.{}.", version.major, version.minor)));
         assert!(!version.host.contains('\n'));
     }
+}
+
+/// The dependency graph's parsers, on four NUL-separated texts: a Cargo.lock (its edges point at
+/// its packages), a manifest (pruning it never changes its facts), a target condition (an
+/// answer or a message, never a panic) and a graph cache file (what it reads, it writes back
+/// the same).
+pub fn graph(data: &[u8]) {
+    let text = text(data);
+    let [lock_text, manifest_text, condition, cache_text] = parts::<4>(&text);
+    if let Ok(lock) = lock::parse(lock_text) {
+        let count = lock.packages.len();
+        assert!(lock
+            .packages
+            .iter()
+            .all(|p| p.deps.iter().all(|&d| d < count)));
+    }
+    if let (Some(pruned), Ok(whole)) = (prune::prune(manifest_text), toml::parse(manifest_text)) {
+        let pruned = toml::parse(&pruned).expect("a pruned valid manifest parses");
+        let files = manifest::Files::default();
+        assert_eq!(
+            manifest::read(&pruned, files, None),
+            manifest::read(&whole, files, None)
+        );
+        assert_eq!(
+            manifest::files_needed(&pruned),
+            manifest::files_needed(&whole)
+        );
+    }
+    let platform = cfg::CfgSet::from_rustc_print(
+        Some("x86_64-unknown-linux-gnu"),
+        "unix\ntarget_os=\"linux\"\n",
+    );
+    if let Err(message) = cfg::holds(condition, &platform) {
+        assert!(!message.is_empty());
+    }
+    if let Some(entries) = cache::parse(cache_text) {
+        assert_eq!(cache::parse(&cache::render(&entries)), Some(entries));
+    }
+}
+
+/// Reads the graph of the workspace at `workspace` from the package named `root`, for x86_64
+/// Linux, with `cargo_home` and the cache in `cache_dir`: how many packages it has.
+pub fn read_graph(
+    workspace: &Path,
+    root: &str,
+    cargo_home: &Path,
+    cache_dir: Option<&Path>,
+) -> usize {
+    let linux = cfg::CfgSet::from_rustc_print(
+        Some("x86_64-unknown-linux-gnu"),
+        "debug_assertions\npanic=\"unwind\"\ntarget_arch=\"x86_64\"\ntarget_endian=\"little\"\ntarget_env=\"gnu\"\ntarget_family=\"unix\"\ntarget_os=\"linux\"\ntarget_pointer_width=\"64\"\ntarget_vendor=\"unknown\"\nunix\n",
+    );
+    let graph = crate::graph::read(&crate::graph::Inputs {
+        workspace,
+        roots: &[crate::graph::Root::Name(root.to_string())],
+        target: &linux,
+        host: &linux,
+        dev_deps: false,
+        cargo_home: Some(cargo_home),
+        cache_dir,
+    });
+    graph.packages.len()
 }

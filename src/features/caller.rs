@@ -138,10 +138,7 @@ impl Caller {
 /// such a build script, cargo would see the dependency as its own workspace, not the one using
 /// it, and could write a Cargo.lock into its source.
 fn not_local(dir: &Path, env: &Env) -> Option<String> {
-    let cargo_home = env
-        .text("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env.text("HOME").map(|h| Path::new(h).join(".cargo")));
+    let cargo_home = env.cargo_home();
     let canonical = dir.canonicalize().ok();
     let dirs = std::iter::once(dir).chain(canonical.as_deref());
     let under_home = cargo_home.is_some_and(|home| {

@@ -18,7 +18,6 @@ cfg_if::cfg_if! {
         mod caller;
         mod cargo_tree;
         pub(crate) mod chain;
-        mod glob;
         pub(crate) mod rules;
         pub(crate) mod tree;
         mod workspace;

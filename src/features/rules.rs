@@ -1,6 +1,7 @@
 //! Checking the rules against the features cargo resolved: pure, over a map of crate -> features.
 
-use super::{glob, Rule};
+use super::Rule;
+use crate::glob;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A crate name as cargo compares them for rules: `-` and `_` alike, ASCII case folded

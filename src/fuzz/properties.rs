@@ -8,6 +8,7 @@ use proptest::test_runner::Config;
 use std::collections::BTreeMap;
 
 mod features;
+mod graph;
 mod probe;
 mod profiles;
 mod settings;

@@ -38,5 +38,8 @@ pub(crate) fn read_small(path: &Path) -> std::io::Result<String> {
     File::open(path)?
         .take(MAX_FILE_BYTES)
         .read_to_end(&mut bytes)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Valid UTF-8 (nearly always) is kept without the copy and the slower checks of the lossy
+    // conversion, which count for the lock files and caches of large graphs.
+    Ok(String::from_utf8(bytes)
+        .unwrap_or_else(|invalid| String::from_utf8_lossy(invalid.as_bytes()).into_owned()))
 }

@@ -87,11 +87,7 @@ pub(crate) fn config_files(start: Option<&Path>, env: &Env, log: &mut Log) -> Ve
     for dir in start.into_iter().flat_map(Path::ancestors) {
         candidates.push(dir.join(".cargo"));
     }
-    let cargo_home = env
-        .text("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env.text("HOME").map(|h| Path::new(h).join(".cargo")));
-    candidates.extend(cargo_home);
+    candidates.extend(env.cargo_home());
     let mut seen: Vec<PathBuf> = Vec::new();
     let mut out = Vec::new();
     for dir in candidates {

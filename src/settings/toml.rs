@@ -112,7 +112,6 @@ impl Value {
     }
 
     /// The flag, if this is a boolean.
-    #[cfg(feature = "feature-check")]
     pub(crate) fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Boolean(flag) => Some(*flag),
@@ -121,7 +120,6 @@ impl Value {
     }
 
     /// The items, if this is an array.
-    #[cfg(feature = "feature-check")]
     pub(crate) fn as_array(&self) -> Option<&[Value]> {
         match self {
             Value::Array(items) => Some(items),

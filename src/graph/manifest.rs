@@ -1,0 +1,436 @@
+//! What one package's `Cargo.toml` says about building it: its crate, targets, build script and
+//! dependencies (kind, platform condition, optional), from a parsed manifest.
+
+use crate::settings::toml::{Table, Value};
+
+/// The facts of one manifest that decide what its build compiles.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Manifest {
+    /// `package.name`.
+    pub(crate) name: String,
+    /// The crate name of the lib target (`lib.name`, else the package name with `_` for `-`);
+    /// for a package without a lib, that of its first binary.
+    pub(crate) crate_name: String,
+    /// The root file of the lib target (`lib.path`, else `src/lib.rs`), else of the first
+    /// binary, relative to the package directory; `None` when it has neither.
+    pub(crate) root_file: Option<String>,
+    /// The lib target is a procedural macro (compiled for the host, with its whole closure).
+    pub(crate) proc_macro: bool,
+    /// It has a build script (`build = "..."`, or `build.rs` present and `build` not false).
+    pub(crate) build_script: bool,
+    /// Building it links an artifact (a binary, or a lib of crate-type `cdylib`, `dylib` or
+    /// `staticlib`), which takes the linker's memory. Not the manifest's `links` key.
+    pub(crate) links: bool,
+    /// The dependencies, sorted by package name.
+    pub(crate) deps: Vec<Dep>,
+    /// The `path` of each path dependency, relative to the package directory, to find the
+    /// workspace's path packages.
+    pub(crate) path_deps: Vec<String>,
+}
+
+/// One dependency as a manifest declares it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Dep {
+    /// The package name (after a `package = "..."` rename; `-` kept), as the lock file names it.
+    pub(crate) name: String,
+    /// Which table it is in.
+    pub(crate) kind: DepKind,
+    /// The condition of a `[target.<condition>.*]` table: `cfg(...)` or a target triple.
+    pub(crate) target: Option<String>,
+    /// `optional = true`: only a feature turns it on.
+    pub(crate) optional: bool,
+}
+
+/// The table a dependency is declared in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum DepKind {
+    /// `[dependencies]`: built for the same platform as the package.
+    Normal,
+    /// `[build-dependencies]`: built for the host, for the build script.
+    Build,
+    /// `[dev-dependencies]`: only for the package's tests, examples and benches.
+    Dev,
+}
+
+impl DepKind {
+    /// The letter the cache writes.
+    pub(crate) fn letter(self) -> char {
+        match self {
+            DepKind::Normal => 'n',
+            DepKind::Build => 'b',
+            DepKind::Dev => 'd',
+        }
+    }
+
+    /// The kind a cache letter stands for.
+    pub(crate) fn from_letter(letter: char) -> Option<DepKind> {
+        match letter {
+            'n' => Some(DepKind::Normal),
+            'b' => Some(DepKind::Build),
+            'd' => Some(DepKind::Dev),
+            _ => None,
+        }
+    }
+}
+
+/// Which conventional files exist in the package directory: they decide the targets and the
+/// build script when the manifest does not name them (published manifests of older cargo, and
+/// every hand-written one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Files {
+    /// `src/lib.rs`.
+    pub(crate) lib_rs: bool,
+    /// `src/main.rs`.
+    pub(crate) main_rs: bool,
+    /// `src/bin/`.
+    pub(crate) bin_dir: bool,
+    /// `build.rs`.
+    pub(crate) build_rs: bool,
+}
+
+/// Which of the conventional files [`read`] needs to know about for this manifest: published
+/// manifests name their targets and build script, so most need none of them (each one asked is
+/// a filesystem call).
+pub(crate) fn files_needed(table: &Table) -> Files {
+    let package = table.get("package").and_then(Value::as_table);
+    let key = |key: &str| package.and_then(|p| p.get(key));
+    let no_bins = !matches!(table.get("bin"), Some(Value::Array(items)) if !items.is_empty());
+    Files {
+        lib_rs: !table.contains_key("lib")
+            && key("autolib").and_then(Value::as_bool) != Some(false),
+        main_rs: no_bins,
+        bin_dir: no_bins && key("autobins").and_then(Value::as_bool) != Some(false),
+        build_rs: !matches!(key("build"), Some(Value::Boolean(_) | Value::String(_))),
+    }
+}
+
+/// The tables dependencies are declared in (the underscore spellings are the old ones cargo still
+/// reads in editions before 2024).
+const KINDS: [(&str, DepKind); 5] = [
+    ("dependencies", DepKind::Normal),
+    ("build-dependencies", DepKind::Build),
+    ("build_dependencies", DepKind::Build),
+    ("dev-dependencies", DepKind::Dev),
+    ("dev_dependencies", DepKind::Dev),
+];
+
+/// Reads the facts of a manifest. `workspace_deps` is the workspace root's
+/// `[workspace.dependencies]`, for renames of dependencies declared `workspace = true`; `Err`
+/// says what was expected when `package.name` is missing.
+pub(crate) fn read(
+    table: &Table,
+    files: Files,
+    workspace_deps: Option<&Table>,
+) -> Result<Manifest, String> {
+    let package = table.get("package").and_then(Value::as_table);
+    let name = package
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str)
+        .ok_or("expected `[package]` with a `name`")?
+        .to_string();
+    let flag = |section: Option<&Table>, key: &str| {
+        section.and_then(|s| s.get(key)).and_then(Value::as_bool)
+    };
+    let lib = table.get("lib").and_then(Value::as_table);
+    let crate_types = lib
+        .and_then(|l| l.get("crate-type").or_else(|| l.get("crate_type")))
+        .and_then(Value::as_array)
+        .unwrap_or_default();
+    let has_type = |wanted: &[&str]| {
+        crate_types
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|t| wanted.contains(&t))
+    };
+    let has_lib = lib.is_some() || (flag(package, "autolib") != Some(false) && files.lib_rs);
+    let bins = match table.get("bin") {
+        Some(Value::Array(items)) => items.as_slice(),
+        _ => &[],
+    };
+    let auto_bins = flag(package, "autobins") != Some(false);
+    let has_bin = !bins.is_empty() || (auto_bins && (files.main_rs || files.bin_dir));
+    let underscored = name.replace('-', "_");
+    let (crate_name, root_file) = if has_lib {
+        let lib_name = lib
+            .and_then(|l| l.get("name"))
+            .and_then(Value::as_str)
+            .map_or(underscored, |n| n.replace('-', "_"));
+        let path = lib
+            .and_then(|l| l.get("path"))
+            .and_then(Value::as_str)
+            .unwrap_or("src/lib.rs");
+        (lib_name, Some(path.to_string()))
+    } else {
+        let first = bins.first().and_then(Value::as_table);
+        let bin_name = first
+            .and_then(|b| b.get("name"))
+            .and_then(Value::as_str)
+            .map_or(underscored, |n| n.replace('-', "_"));
+        let path = first
+            .and_then(|b| b.get("path"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or_else(|| files.main_rs.then(|| "src/main.rs".to_string()));
+        (bin_name, path)
+    };
+    let build_script = match package.and_then(|p| p.get("build")) {
+        Some(Value::Boolean(false)) => false,
+        Some(Value::String(_)) | Some(Value::Boolean(true)) => true,
+        _ => files.build_rs,
+    };
+    let mut manifest = Manifest {
+        name,
+        crate_name,
+        root_file,
+        proc_macro: has_lib
+            && (flag(lib, "proc-macro") == Some(true)
+                || flag(lib, "proc_macro") == Some(true)
+                || has_type(&["proc-macro"])),
+        build_script,
+        links: has_bin || (has_lib && has_type(&["cdylib", "dylib", "staticlib"])),
+        deps: Vec::new(),
+        path_deps: Vec::new(),
+    };
+    add_deps(&mut manifest, table, None, workspace_deps);
+    if let Some(targets) = table.get("target").and_then(Value::as_table) {
+        for (condition, section) in targets {
+            if let Some(section) = section.as_table() {
+                add_deps(&mut manifest, section, Some(condition), workspace_deps);
+            }
+        }
+    }
+    manifest.deps.sort();
+    manifest.deps.dedup();
+    Ok(manifest)
+}
+
+/// Adds the dependencies of the dependency tables in `section` (the manifest, or one
+/// `[target.<condition>]` table).
+fn add_deps(
+    manifest: &mut Manifest,
+    section: &Table,
+    condition: Option<&str>,
+    workspace_deps: Option<&Table>,
+) {
+    for (table_name, kind) in KINDS {
+        let Some(deps) = section.get(table_name).and_then(Value::as_table) else {
+            continue;
+        };
+        for (key, spec) in deps {
+            let detail = spec.as_table();
+            let field = |name: &str| detail.and_then(|d| d.get(name));
+            let inherited = (field("workspace").and_then(Value::as_bool) == Some(true))
+                .then(|| {
+                    workspace_deps
+                        .and_then(|w| w.get(key))
+                        .and_then(Value::as_table)
+                })
+                .flatten();
+            let renamed = field("package")
+                .or_else(|| inherited.and_then(|w| w.get("package")))
+                .and_then(Value::as_str);
+            if let Some(path) = field("path").and_then(Value::as_str) {
+                manifest.path_deps.push(path.to_string());
+            }
+            manifest.deps.push(Dep {
+                name: renamed.unwrap_or(key).to_string(),
+                kind,
+                target: condition.map(str::to_string),
+                optional: field("optional").and_then(Value::as_bool) == Some(true),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::toml::parse;
+
+    fn dep(name: &str, kind: DepKind, target: Option<&str>, optional: bool) -> Dep {
+        Dep {
+            name: name.to_string(),
+            kind,
+            target: target.map(str::to_string),
+            optional,
+        }
+    }
+
+    /// The shape cargo publishes: every table spelled out, targets and build script explicit.
+    const NORMALIZED: &str = r#"
+[package]
+edition = "2021"
+name = "net-kit"
+version = "1.2.3"
+build = "build.rs"
+autolib = false
+autobins = false
+
+[features]
+tls = ["dep:rustls"]
+
+[lib]
+name = "netkit"
+path = "src/netkit.rs"
+
+[dependencies.bytes]
+version = "1"
+
+[dependencies.rustls]
+version = "0.23"
+optional = true
+
+[dependencies.rand_old]
+version = "0.7"
+package = "rand"
+
+[build-dependencies.cc]
+version = "1"
+
+[dev-dependencies.tokio]
+version = "1"
+
+[target."cfg(windows)".dependencies.windows-sys]
+version = "0.59"
+
+[target.'cfg(unix)'.dependencies]
+libc = "0.2"
+
+[target.x86_64-pc-windows-msvc.build-dependencies.winres]
+version = "0.1"
+"#;
+
+    #[test]
+    fn reads_a_normalized_manifest() {
+        let table = parse(NORMALIZED).unwrap();
+        // The files do not count where the manifest is explicit.
+        let files = Files {
+            lib_rs: true,
+            main_rs: true,
+            bin_dir: true,
+            build_rs: false,
+        };
+        let manifest = read(&table, files, None).unwrap();
+        use DepKind::*;
+        assert_eq!(
+            manifest,
+            Manifest {
+                name: "net-kit".into(),
+                crate_name: "netkit".into(),
+                root_file: Some("src/netkit.rs".into()),
+                proc_macro: false,
+                build_script: true,
+                links: false,
+                deps: vec![
+                    dep("bytes", Normal, None, false),
+                    dep("cc", Build, None, false),
+                    dep("libc", Normal, Some("cfg(unix)"), false),
+                    dep("rand", Normal, None, false),
+                    dep("rustls", Normal, None, true),
+                    dep("tokio", Dev, None, false),
+                    dep("windows-sys", Normal, Some("cfg(windows)"), false),
+                    dep("winres", Build, Some("x86_64-pc-windows-msvc"), false),
+                ],
+                path_deps: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn conventional_files_decide_where_the_manifest_is_silent() {
+        let table = parse("[package]\nname = \"my-app\"\nversion = \"0.1.0\"\n").unwrap();
+        let bin_only = Files {
+            main_rs: true,
+            build_rs: true,
+            ..Files::default()
+        };
+        let manifest = read(&table, bin_only, None).unwrap();
+        assert_eq!(manifest.crate_name, "my_app");
+        assert_eq!(manifest.root_file.as_deref(), Some("src/main.rs"));
+        assert!(manifest.links && manifest.build_script && !manifest.proc_macro);
+
+        let lib_only = Files {
+            lib_rs: true,
+            ..Files::default()
+        };
+        let manifest = read(&table, lib_only, None).unwrap();
+        assert_eq!(manifest.root_file.as_deref(), Some("src/lib.rs"));
+        assert!(!manifest.links && !manifest.build_script);
+
+        let nothing = read(&table, Files::default(), None).unwrap();
+        assert_eq!(nothing.root_file, None);
+
+        let no_build = parse("[package]\nname = \"x\"\nbuild = false\n").unwrap();
+        let files = Files {
+            build_rs: true,
+            ..Files::default()
+        };
+        assert!(!read(&no_build, files, None).unwrap().build_script);
+    }
+
+    #[test]
+    fn proc_macros_artifacts_and_bins() {
+        for (text, proc_macro, links) in [
+            ("[lib]\nproc-macro = true\n", true, false),
+            ("[lib]\nproc_macro = true\n", true, false),
+            ("[lib]\ncrate-type = [\"proc-macro\"]\n", true, false),
+            ("[lib]\ncrate-type = [\"cdylib\", \"rlib\"]\n", false, true),
+            ("[lib]\ncrate-type = [\"staticlib\"]\n", false, true),
+            ("[lib]\ncrate-type = [\"rlib\"]\n", false, false),
+            (
+                "[lib]\npath = \"lib.rs\"\n\n[[bin]]\nname = \"tool\"\npath = \"src/main.rs\"\n",
+                false,
+                true,
+            ),
+        ] {
+            let table = parse(&format!("[package]\nname = \"x\"\n{text}")).unwrap();
+            let manifest = read(&table, Files::default(), None).unwrap();
+            assert_eq!(manifest.proc_macro, proc_macro, "{text}");
+            assert_eq!(manifest.links, links, "{text}");
+        }
+        let bin_named =
+            parse("[package]\nname = \"x\"\n[[bin]]\nname = \"my-tool\"\npath = \"tool.rs\"\n")
+                .unwrap();
+        let manifest = read(&bin_named, Files::default(), None).unwrap();
+        assert_eq!(manifest.crate_name, "my_tool");
+        assert_eq!(manifest.root_file.as_deref(), Some("tool.rs"));
+    }
+
+    #[test]
+    fn workspace_inheritance_renames_and_path_dependencies() {
+        let member = parse(
+            "[package]\nname = \"app\"\n\n[dependencies]\nshared = { path = \"../shared\" }\nold = { workspace = true, optional = true }\nserde = { workspace = true }\n\n[dev-dependencies]\nold_dev = { version = \"1\", package = \"old\" }\n",
+        )
+        .unwrap();
+        let root = parse(
+            "[workspace.dependencies]\nold = { version = \"0.1\", package = \"legacy\" }\nserde = \"1\"\n",
+        )
+        .unwrap();
+        let ws = crate::settings::toml::get_path(&root, &["workspace", "dependencies"])
+            .and_then(Value::as_table);
+        let manifest = read(&member, Files::default(), ws).unwrap();
+        use DepKind::*;
+        assert_eq!(
+            manifest.deps,
+            [
+                dep("legacy", Normal, None, true),
+                dep("old", Dev, None, false),
+                dep("serde", Normal, None, false),
+                dep("shared", Normal, None, false),
+            ]
+        );
+        assert_eq!(manifest.path_deps, ["../shared"]);
+    }
+
+    #[test]
+    fn a_manifest_without_a_package_name_says_what_was_expected() {
+        for text in [
+            "[workspace]\nmembers = []\n",
+            "[package]\nversion = \"1\"\n",
+            "",
+        ] {
+            let err = read(&parse(text).unwrap(), Files::default(), None).unwrap_err();
+            assert_eq!(err, "expected `[package]` with a `name`");
+        }
+    }
+}

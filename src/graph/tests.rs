@@ -1,0 +1,602 @@
+//! Tests of the whole read: real lock files of small projects and a fake cargo home under
+//! `tests/fixtures/graphs/`, and the real polars graph when its sources are on the machine.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A fresh, empty directory for one test.
+pub(crate) fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "lowmem-graph-{name}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+use super::{read, CfgSet, Graph, Inputs, Package, Root, SourceKind, SourceSize};
+use std::path::Path;
+use std::time::Instant;
+
+/// `rustc --print cfg` on x86_64 Linux, debug profile.
+const LINUX: &str = "debug_assertions\noverflow_checks\npanic=\"unwind\"\nrelocation_model=\"pic\"\ntarget_abi=\"\"\ntarget_arch=\"x86_64\"\ntarget_endian=\"little\"\ntarget_env=\"gnu\"\ntarget_family=\"unix\"\ntarget_feature=\"fxsr\"\ntarget_feature=\"sse\"\ntarget_feature=\"sse2\"\ntarget_has_atomic=\"16\"\ntarget_has_atomic=\"32\"\ntarget_has_atomic=\"64\"\ntarget_has_atomic=\"8\"\ntarget_has_atomic=\"ptr\"\ntarget_os=\"linux\"\ntarget_pointer_width=\"64\"\ntarget_vendor=\"unknown\"\nunix\n";
+
+/// `rustc --print cfg --target x86_64-pc-windows-msvc`.
+const WINDOWS: &str = "debug_assertions\noverflow_checks\npanic=\"unwind\"\ntarget_abi=\"\"\ntarget_arch=\"x86_64\"\ntarget_endian=\"little\"\ntarget_env=\"msvc\"\ntarget_family=\"windows\"\ntarget_feature=\"fxsr\"\ntarget_feature=\"sse\"\ntarget_feature=\"sse2\"\ntarget_has_atomic=\"16\"\ntarget_has_atomic=\"32\"\ntarget_has_atomic=\"64\"\ntarget_has_atomic=\"8\"\ntarget_has_atomic=\"ptr\"\ntarget_os=\"windows\"\ntarget_pointer_width=\"64\"\ntarget_vendor=\"pc\"\nwindows\n";
+
+pub(crate) fn linux() -> CfgSet {
+    CfgSet::from_rustc_print(Some("x86_64-unknown-linux-gnu"), LINUX)
+}
+
+pub(crate) fn windows() -> CfgSet {
+    CfgSet::from_rustc_print(Some("x86_64-pc-windows-msvc"), WINDOWS)
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixtures() -> PathBuf {
+    repo().join("tests/fixtures/graphs")
+}
+
+/// The graph of fixture project `project`, read with the fixtures' fake cargo home.
+fn fixture(project: &str, roots: &[Root], target: &CfgSet, dev_deps: bool) -> Graph {
+    read(&Inputs {
+        workspace: &fixtures().join(project),
+        roots,
+        target,
+        host: &linux(),
+        dev_deps,
+        cargo_home: Some(&fixtures().join("cargo-home")),
+        cache_dir: None,
+    })
+}
+
+fn package<'g>(graph: &'g Graph, name: &str) -> &'g Package {
+    let found = graph.find(name).map(|i| &graph.packages[i]);
+    found.unwrap_or_else(|| panic!("{name} is not in the graph"))
+}
+
+fn names(graph: &Graph) -> Vec<&str> {
+    graph.packages.iter().map(|p| p.name.as_str()).collect()
+}
+
+/// The app fixture: tokio with all features, serde with derive, a renamed Windows-only winapi,
+/// two optional dependencies (one renamed) and cc as a build dependency.
+#[test]
+fn linux_drops_the_windows_closure_and_builds_macros_and_build_deps_for_the_host() {
+    let graph = fixture("app", &[Root::Name("app".into())], &linux(), false);
+    assert!(graph.problems.is_empty(), "{:#?}", graph.problems);
+    for windows_only in [
+        "winapi",
+        "winapi-x86_64-pc-windows-gnu",
+        "windows-sys",
+        "windows-link",
+        "wasi",
+        "redox_syscall",
+        "bitflags",
+    ] {
+        assert!(graph.find(windows_only).is_none(), "{windows_only}");
+    }
+    let app = package(&graph, "app");
+    assert_eq!(graph.roots, [graph.find("app").unwrap()]);
+    assert!(app.links && app.has_build_script && app.for_target && !app.for_host);
+    assert_eq!(app.source, SourceKind::Path);
+    assert_eq!(app.dir.as_deref(), Some(fixtures().join("app").as_path()));
+
+    for host_only in [
+        "tokio-macros",
+        "serde_derive",
+        "proc-macro2",
+        "quote",
+        "syn",
+        "unicode-ident",
+        "cc",
+        "shlex",
+        "find-msvc-tools",
+    ] {
+        let p = package(&graph, host_only);
+        assert!(p.for_host && !p.for_target, "{host_only}");
+    }
+    for macro_crate in ["tokio-macros", "serde_derive"] {
+        assert!(package(&graph, macro_crate).proc_macro, "{macro_crate}");
+    }
+    for target_only in [
+        "tokio",
+        "mio",
+        "serde",
+        "serde_core",
+        "itoa",
+        "parking_lot_core",
+    ] {
+        let p = package(&graph, target_only);
+        assert!(p.for_target && !p.for_host, "{target_only}");
+    }
+    // cc's `libc` is optional and off in this lock, so libc is built for the target only.
+    let libc = package(&graph, "libc");
+    assert!(libc.for_target && !libc.for_host);
+
+    // Optional-only: behind `optional = true` on every path (serde's `derive`, tokio's
+    // features, the app's renamed `num`); serde_core is reached without one.
+    for optional in ["itoa", "serde_derive", "mio", "tokio-macros", "bytes"] {
+        assert!(package(&graph, optional).optional_only, "{optional}");
+    }
+    for mandatory in [
+        "app",
+        "tokio",
+        "serde",
+        "serde_core",
+        "pin-project-lite",
+        "cc",
+    ] {
+        assert!(!package(&graph, mandatory).optional_only, "{mandatory}");
+    }
+
+    let tokio = package(&graph, "tokio");
+    assert_eq!(tokio.crate_name, "tokio");
+    assert_eq!(
+        tokio.size,
+        Some(SourceSize {
+            bytes: 1000 + 2000 + 300,
+            files: 3,
+            root_bytes: 1000
+        }),
+        "tests, benches, examples, hidden and target directories and other files are skipped"
+    );
+    // An older cargo's index directory is looked in too.
+    let shlex = package(&graph, "shlex").dir.as_ref().unwrap();
+    assert!(
+        shlex.ends_with("index.crates.io-6f17d22bba15001f/shlex-2.0.1"),
+        "{shlex:?}"
+    );
+    // A manifest naming neither lib nor build script: the files decide.
+    assert!(libc.has_build_script && libc.size.is_some_and(|s| s.root_bytes == 1000));
+    assert!(!tokio.has_build_script && package(&graph, "serde").has_build_script);
+    // Sources missing from the registry: kept, without a directory or size.
+    let missing = package(&graph, "unicode-ident");
+    assert_eq!((missing.dir.as_ref(), missing.size), (None, None));
+
+    let at = |name: &str| graph.find(name).unwrap();
+    assert!(graph.depends_on(at("app"), at("syn")) && !graph.depends_on(at("syn"), at("app")));
+    assert!(graph.comparable(at("tokio"), at("mio")));
+    assert!(
+        !graph.comparable(at("tokio"), at("serde")),
+        "independent: may build together"
+    );
+    for (index, p) in graph.packages.iter().enumerate() {
+        for &dep in &p.deps {
+            assert!(graph.depends_on(index, dep), "{} -> {dep}", p.name);
+        }
+    }
+}
+
+#[test]
+fn windows_keeps_the_windows_closure_and_plain_triples_decide() {
+    let roots = [Root::Name("app".into())];
+    let msvc = fixture("app", &roots, &windows(), false);
+    assert!(msvc.problems.is_empty(), "{:#?}", msvc.problems);
+    for kept in ["winapi", "windows-sys", "windows-link"] {
+        let p = package(&msvc, kept);
+        assert!(p.for_target && !p.for_host, "{kept}");
+    }
+    // winapi's helper crates are keyed by `*-pc-windows-gnu` triples.
+    assert!(msvc.find("winapi-x86_64-pc-windows-gnu").is_none());
+    assert!(msvc.find("mio").is_some());
+    assert!(
+        msvc.find("libc").is_none(),
+        "only unix targets depend on libc here"
+    );
+
+    let gnu = CfgSet::from_rustc_print(
+        Some("x86_64-pc-windows-gnu"),
+        WINDOWS.replace("msvc", "gnu").as_str(),
+    );
+    let gnu = fixture("app", &roots, &gnu, false);
+    assert!(gnu.find("winapi-x86_64-pc-windows-gnu").is_some());
+    assert!(gnu.find("winapi-i686-pc-windows-gnu").is_none());
+}
+
+/// A workspace of two members, a path dependency outside `members`, a renamed path
+/// dependency, a dependency inherited from `[workspace.dependencies]` under a rename, and a
+/// dev-dependency.
+#[test]
+fn workspace_members_and_path_dependencies() {
+    let ws = fixtures().join("ws");
+    let by_dir = [Root::Dir(ws.join("crates/app"))];
+    let graph = fixture("ws", &by_dir, &linux(), false);
+    assert!(graph.problems.is_empty(), "{:#?}", graph.problems);
+    assert_eq!(names(&graph), ["itoa", "util", "ws-app", "ws-core"]);
+    assert_eq!(graph.roots, [graph.find("ws-app").unwrap()]);
+    let core = package(&graph, "ws-core");
+    assert_eq!(core.crate_name, "core_of_ws");
+    assert_eq!(core.dir.as_deref(), Some(ws.join("crates/core").as_path()));
+    let util = package(&graph, "util");
+    assert_eq!(util.dir.as_deref(), Some(ws.join("vendor/util").as_path()));
+    assert!(util.has_build_script && !util.links);
+    assert!(package(&graph, "ws-app").links);
+    let at = |name: &str| graph.find(name).unwrap();
+    assert!(
+        graph.packages[at("ws-core")].deps.contains(&at("util")),
+        "cfg(unix) on Linux"
+    );
+
+    let with_dev = fixture("ws", &by_dir, &linux(), true);
+    assert!(
+        with_dev.find("ryu").is_some(),
+        "a root's dev-dependency when asked"
+    );
+
+    let on_windows = fixture("ws", &[Root::Name("ws-core".into())], &windows(), false);
+    assert_eq!(names(&on_windows), ["ws-core"]);
+
+    let unknown = fixture("ws", &[Root::Name("nope".into())], &linux(), false);
+    assert_eq!(
+        unknown.problems,
+        ["root package `nope` is not in Cargo.lock"]
+    );
+    assert!(unknown.packages.is_empty());
+}
+
+/// A git dependency on a workspace of two packages; the checkouts hold another revision too.
+#[test]
+fn git_packages_are_found_in_their_checkout() {
+    let graph = fixture("git", &[Root::Name("git-user".into())], &linux(), false);
+    assert!(graph.problems.is_empty(), "{:#?}", graph.problems);
+    let checkout = fixtures().join("cargo-home/git/checkouts/gtools-a8d275c50fdddc9e/fb71990");
+    let gtool = package(&graph, "gtool");
+    assert_eq!(gtool.source, SourceKind::Git);
+    assert_eq!(gtool.dir.as_deref(), Some(checkout.join("gtool").as_path()));
+    let derive = package(&graph, "gtool-derive");
+    assert_eq!(
+        derive.dir.as_deref(),
+        Some(checkout.join("derive").as_path())
+    );
+    assert!(derive.proc_macro && derive.for_host && !derive.for_target);
+}
+
+#[test]
+fn sources_missing_from_the_machine_are_kept_without_a_directory() {
+    let empty = scratch_dir("empty-home");
+    let graph = read(&Inputs {
+        workspace: &fixtures().join("app"),
+        roots: &[Root::Name("app".into())],
+        target: &linux(),
+        host: &linux(),
+        dev_deps: false,
+        cargo_home: Some(&empty),
+        cache_dir: None,
+    });
+    assert!(graph.problems.is_empty(), "{:#?}", graph.problems);
+    let tokio = package(&graph, "tokio");
+    assert_eq!((tokio.dir.as_ref(), tokio.size), (None, None));
+    // Without tokio's manifest its every lock edge is kept, Windows ones too: too many packages
+    // rather than too few.
+    assert!(graph.find("windows-sys").is_some());
+    assert!(
+        graph.find("winapi").is_none(),
+        "the app's own manifest still filters"
+    );
+    let _ = std::fs::remove_dir_all(&empty);
+}
+
+#[test]
+fn garbage_lock_files_and_manifests_are_one_problem_each() {
+    let dir = scratch_dir("garbage");
+    std::fs::write(dir.join("Cargo.lock"), "[[package]\nname = ").unwrap();
+    let (roots, platform) = ([Root::Name("app".into())], linux());
+    let read_with = |home: &Path| {
+        read(&Inputs {
+            workspace: &dir,
+            roots: &roots,
+            target: &platform,
+            host: &platform,
+            dev_deps: false,
+            cargo_home: Some(home),
+            cache_dir: None,
+        })
+    };
+    let graph = read_with(&dir);
+    assert_eq!(graph.problems.len(), 1, "{:#?}", graph.problems);
+    let problem = &graph.problems[0];
+    assert!(
+        problem.starts_with(&format!(
+            "{}: not valid TOML (line 1:",
+            dir.join("Cargo.lock").display()
+        )),
+        "{problem}"
+    );
+    assert!(graph.packages.is_empty());
+
+    let registry = "registry+https://github.com/rust-lang/crates.io-index";
+    let lock = format!("version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"broken\",\n \"nameless\",\n]\n\n[[package]]\nname = \"broken\"\nversion = \"1.0.0\"\nsource = \"{registry}\"\n\n[[package]]\nname = \"nameless\"\nversion = \"1.0.0\"\nsource = \"{registry}\"\n");
+    std::fs::write(dir.join("Cargo.lock"), lock).unwrap();
+    std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nbroken = \"1\"\nnameless = \"1\"\n").unwrap();
+    let index = dir.join("home/registry/src/index.crates.io-1949cf8c6b5b557f");
+    for (name, manifest) in [
+        ("broken", "[package\nname = \"broken\"\n"),
+        ("nameless", "[package]\nversion = \"1.0.0\"\n"),
+    ] {
+        std::fs::create_dir_all(index.join(format!("{name}-1.0.0"))).unwrap();
+        std::fs::write(index.join(format!("{name}-1.0.0/Cargo.toml")), manifest).unwrap();
+    }
+    let graph = read_with(&dir.join("home"));
+    let broken = index.join("broken-1.0.0/Cargo.toml");
+    let nameless = index.join("nameless-1.0.0/Cargo.toml");
+    assert_eq!(graph.problems.len(), 2, "{:#?}", graph.problems);
+    assert!(
+        graph.problems[0].starts_with(&format!(
+            "{}: not valid TOML (line 1: expected `]`",
+            broken.display()
+        )),
+        "{}",
+        graph.problems[0]
+    );
+    assert_eq!(
+        graph.problems[1],
+        format!("{}: expected `[package]` with a `name`", nameless.display())
+    );
+    assert_eq!(
+        names(&graph),
+        ["app", "broken", "nameless"],
+        "kept, facts unknown"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_cache_gives_the_same_graph_and_a_corrupt_one_is_rewritten() {
+    let cache = scratch_dir("cache-read");
+    let (ws_dir, app_dir, home) = (
+        fixtures().join("ws"),
+        fixtures().join("app"),
+        fixtures().join("cargo-home"),
+    );
+    let (ws_roots, app_roots, platform) = (
+        [Root::Name("ws-app".into())],
+        [Root::Name("app".into())],
+        linux(),
+    );
+    let inputs = Inputs {
+        workspace: &ws_dir,
+        roots: &ws_roots,
+        target: &platform,
+        host: &platform,
+        dev_deps: true,
+        cargo_home: Some(&home),
+        cache_dir: Some(&cache),
+    };
+    let app = Inputs {
+        workspace: &app_dir,
+        roots: &app_roots,
+        ..inputs
+    };
+    let uncached = read(&Inputs {
+        cache_dir: None,
+        ..app
+    });
+    let cold = read(&app);
+    let file = cache.join(super::cache::FILE);
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.starts_with("lowmem_build graph cache 1\n"));
+    assert!(written.contains("\ntokio\t1.54.1\tregistry+https://github.com/rust-lang/crates.io-index\tregistry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1\ttokio\tsrc/lib.rs\t---\t3300\t3\t1000\t"), "{written}");
+    assert!(
+        !written.contains("\napp\t"),
+        "path packages are never cached"
+    );
+    let cached = read(&app);
+    assert_eq!(cold, uncached);
+    assert_eq!(cached, uncached);
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        written,
+        "nothing new: not rewritten"
+    );
+
+    for corrupt in [
+        "garbage",
+        "lowmem_build graph cache 0\n",
+        &written.replace("\t3300\t", "\tmany\t"),
+    ] {
+        std::fs::write(&file, corrupt).unwrap();
+        assert_eq!(read(&app), uncached);
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            written,
+            "rewritten"
+        );
+    }
+    // Another lock with the same cache: its packages replace the others'.
+    let ws = read(&inputs);
+    assert_eq!(
+        ws,
+        read(&Inputs {
+            cache_dir: None,
+            ..inputs
+        })
+    );
+    let listed: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(listed, [super::cache::FILE], "nothing else is written");
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+/// The machine's cargo home, when the polars graph's sources have been fetched into it.
+fn fetched_cargo_home() -> Option<PathBuf> {
+    let env = crate::env::Env::process(&[]);
+    let home = env.cargo_home()?;
+    let probe = [
+        "polars-core-0.55.2",
+        "polars-io-0.55.2",
+        "windows-sys-0.61.2",
+    ];
+    let src = std::fs::read_dir(home.join("registry/src")).ok()?;
+    let has_all = src
+        .flatten()
+        .any(|index| probe.iter().all(|p| index.path().join(p).is_dir()));
+    has_all.then_some(home)
+}
+
+fn polars_graph(home: &Path, target: &CfgSet, cache: Option<&Path>) -> Graph {
+    read(&Inputs {
+        workspace: &repo().join("tests/fixtures/graphs/polars"),
+        roots: &[Root::Name("polars-graph".into())],
+        target,
+        host: &linux(),
+        dev_deps: false,
+        cargo_home: Some(home),
+        cache_dir: cache,
+    })
+}
+
+#[test]
+fn the_real_polars_graph() {
+    let Some(home) = fetched_cargo_home() else {
+        println!("skipped: the polars 0.55.2 sources are not in the cargo registry (run `cargo fetch` in tests/fixtures/graphs/polars)");
+        return;
+    };
+    let cache = scratch_dir("polars-cache");
+    let cold = polars_graph(&home, &linux(), Some(&cache));
+    let cached = polars_graph(&home, &linux(), Some(&cache));
+    assert_eq!(cold, cached, "the cache gives the same graph");
+    assert!(cold.problems.is_empty(), "{:#?}", cold.problems);
+    let core = cold.find("polars-core").unwrap();
+    let polars_core = &cold.packages[core];
+    assert!(polars_core.for_target && !polars_core.for_host && polars_core.has_build_script);
+    let size = polars_core.size.unwrap();
+    assert!(size.bytes > 1_000_000 && size.files > 100, "{size:?}");
+    assert!(cold.find("windows-sys").is_none() && cold.find("winapi").is_none());
+    let root = cold.roots[0];
+    assert_eq!(cold.packages[root].name, "polars-graph");
+    assert!(cold.packages[root].links);
+    for (index, package) in cold.packages.iter().enumerate() {
+        if package.proc_macro {
+            assert!(package.for_host && !package.for_target, "{}", package.name);
+        }
+        assert!(package.dir.is_some(), "{}", package.name);
+        assert!(
+            index == root || cold.depends_on(root, index),
+            "{}",
+            package.name
+        );
+    }
+    for proc_macro in ["strum_macros", "serde_derive"] {
+        let found = cold.find(proc_macro).map(|i| &cold.packages[i]);
+        assert!(found.is_some_and(|p| p.proc_macro), "{proc_macro}");
+    }
+    let polars = cold.find("polars").unwrap();
+    assert!(cold.depends_on(polars, core) && !cold.depends_on(core, polars));
+    assert!(cold.comparable(core, polars) && cold.comparable(polars, core));
+
+    // Cross-compiled to Windows: the Windows crates come in, for the target only.
+    let on_windows = polars_graph(&home, &windows(), None);
+    let windows_sys = on_windows
+        .find("windows-sys")
+        .map(|i| &on_windows.packages[i]);
+    assert!(windows_sys.is_some_and(|p| p.for_target && !p.for_host));
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+/// What reading the polars graph costs in this build (unoptimised under `cargo test`, as in a
+/// build script): printed, not asserted. Wall time and, where Linux tells it, the time this
+/// thread was on a CPU (less disturbed by other work on the machine).
+#[test]
+fn the_real_polars_graph_timing() {
+    let Some(home) = fetched_cargo_home() else {
+        println!("skipped: the polars 0.55.2 sources are not in the cargo registry");
+        return;
+    };
+    let clock = || {
+        let on_cpu = std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split(' ').next()?.parse::<u64>().ok());
+        (Instant::now(), on_cpu)
+    };
+    let report = |what: &str, runs: u32, (wall, cpu): (Instant, Option<u64>)| {
+        let wall = wall.elapsed().as_secs_f64() * 1e3 / f64::from(runs);
+        let cpu = cpu
+            .zip(clock().1)
+            .map(|(a, b)| (b - a) as f64 / 1e6 / f64::from(runs));
+        let cpu = cpu.map_or(String::new(), |c| format!(", {c:.1} ms on CPU"));
+        let build = if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "optimised"
+        };
+        println!("polars graph, {what} ({build}): {wall:.1} ms wall{cpu}");
+    };
+    let runs = 5;
+    let caches: Vec<PathBuf> = (0..runs).map(|_| scratch_dir("timing")).collect();
+    let started = clock();
+    for cache in &caches {
+        polars_graph(&home, &linux(), Some(cache));
+    }
+    report("cold", runs, started);
+    let runs = 50;
+    let started = clock();
+    for _ in 0..runs {
+        polars_graph(&home, &linux(), Some(&caches[0]));
+    }
+    report("cached", runs, started);
+    for cache in caches {
+        let _ = std::fs::remove_dir_all(cache);
+    }
+}
+
+/// Pruning must never change what a manifest says: checked on every manifest in this machine's
+/// registry (hundreds after a `cargo fetch` of the polars graph).
+#[test]
+fn pruning_keeps_the_facts_of_every_registry_manifest() {
+    use super::manifest::{read as facts, Files};
+    use crate::settings::toml::parse;
+    let Some(home) = crate::env::Env::process(&[]).cargo_home() else {
+        return;
+    };
+    let (mut checked, mut unpruned) = (0, Vec::new());
+    for index in std::fs::read_dir(home.join("registry/src"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        // A developer's registry may hold thousands; a few hundred per index make the point.
+        for package in std::fs::read_dir(index.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .take(1000)
+        {
+            let path = package.path().join("Cargo.toml");
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let Ok(whole) = parse(&text) else {
+                continue;
+            };
+            let Some(pruned) = super::prune::prune(&text) else {
+                unpruned.push(path);
+                continue;
+            };
+            let pruned = parse(&pruned).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let files = Files::default();
+            assert_eq!(
+                facts(&pruned, files, None),
+                facts(&whole, files, None),
+                "{}",
+                path.display()
+            );
+            assert_eq!(
+                super::manifest::files_needed(&pruned),
+                super::manifest::files_needed(&whole)
+            );
+            checked += 1;
+        }
+    }
+    println!("pruned {checked} registry manifests; not pruned: {unpruned:?}");
+    assert!(unpruned.is_empty());
+}

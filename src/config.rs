@@ -1,7 +1,8 @@
 //! The builder and the one verb: read the machine and cargo's settings, decide, print.
 
-use crate::assess::{self, LinkersOnPath, Workload};
+use crate::assess::{self, LinkersOnPath};
 use crate::env::Env;
+use crate::estimate::{self, Estimator, Knobs};
 use crate::features::{self, FeatureReport, Rule};
 use crate::options::{read_options, EnvOptions, Policy};
 use crate::output::{self, Capabilities};
@@ -21,7 +22,6 @@ use std::time::Duration;
 pub struct Config {
     policy: Policy,
     cargo_directives: bool,
-    workload: Workload,
     memory: Option<u64>,
     min_memory: Option<u64>,
     profile: Option<String>,
@@ -39,12 +39,11 @@ impl Default for Config {
 }
 
 impl Config {
-    /// The defaults: warn, print directives, the polars reference workload, the real machine.
+    /// The defaults: warn, print directives, the real machine.
     pub fn new() -> Config {
         Config {
             policy: Policy::Warn,
             cargo_directives: true,
-            workload: Workload::polars(),
             memory: None,
             min_memory: None,
             profile: None,
@@ -66,13 +65,6 @@ impl Config {
     /// report: for tests and tools. Deny never exits then; see [`Report::fails`].
     pub fn cargo_directives(&mut self, print: bool) -> &mut Config {
         self.cargo_directives = print;
-        self
-    }
-
-    /// The cost figures of the build being checked, when you know them better than the polars
-    /// reference (see [`Workload::scaled`]).
-    pub fn workload(&mut self, workload: Workload) -> &mut Config {
-        self.workload = workload;
         self
     }
 
@@ -177,25 +169,33 @@ impl Config {
         report
     }
 
-    /// Decides on a memory snapshot and build settings already read (for tools and benchmarks):
-    /// the estimate, tier and advice under this configuration. The environment knobs are not
-    /// consulted here; [`Config::check`] applies them.
-    pub fn report(&self, memory: MemorySnapshot, settings: BuildSettings) -> Report {
-        let options = EnvOptions::default();
-        self.decide(memory, settings, options, LinkersOnPath::default)
-    }
-
-    /// Reads the machine and the settings through `env`, then decides.
+    /// Reads the machine, the settings and the build's graph through `env`, then decides.
     pub(crate) fn assess(&self, env: &Env) -> Report {
         let options = read_options(env);
         let memory = probe::probe(&SystemRoot::new(&self.system_root));
         let settings = read_settings(env, self.profile.as_deref());
-        let mut report = self.decide(memory, settings, options, || linkers_on_path(env));
-        report.features = if report.policy == Policy::Off {
+        let features = if options.policy.unwrap_or(self.policy) == Policy::Off {
             FeatureReport::default()
         } else {
             features::verify(env, &self.rules, self.manifest_path.as_deref())
         };
+        let inputs = estimate::read::read(env, &settings, self.manifest_path.as_deref());
+        let (graph, store, graph_files, graph_note) = match inputs {
+            Ok(inputs) => (Some(inputs.graph), inputs.store, inputs.files, None),
+            Err(why) => (None, Vec::new(), Vec::new(), Some(why)),
+        };
+        let estimator = graph
+            .as_ref()
+            .map(|g| Estimator::new(g, &store, features.resolved.as_deref()));
+        let mut report = self.decide(memory, settings, options, estimator.as_ref(), || {
+            linkers_on_path(env)
+        });
+        if let Some(graph) = &graph {
+            report.notes.extend(graph.problems.iter().cloned());
+        }
+        report.notes.extend(graph_note);
+        report.graph_files = graph_files;
+        report.features = features;
         report.watched_env = env.watched();
         report
     }
@@ -207,6 +207,7 @@ impl Config {
         mut memory: MemorySnapshot,
         settings: BuildSettings,
         options: EnvOptions,
+        estimator: Option<&Estimator<'_>>,
         linkers: impl FnOnce() -> LinkersOnPath,
     ) -> Report {
         let policy = options.policy.unwrap_or(self.policy);
@@ -216,29 +217,41 @@ impl Config {
         } else if let Some(bytes) = self.memory {
             memory = memory.with_budget_override(bytes, BudgetSource::Configured);
         }
-        let knobs = assess::Knobs::from_settings(&settings);
+        let knobs = Knobs::from_settings(&settings);
         let min_memory = options.min_memory.or(self.min_memory);
-        let verdict = assess::assess(&self.workload, &knobs, memory.budget, min_memory);
-        let advice = match memory.budget {
-            Some(budget) if verdict.tier != assess::Tier::Ok => {
-                assess::advise(&self.workload, &settings, budget, linkers())
-            }
-            _ => Vec::new(),
+        let verdict = assess::assess(estimator, &knobs, memory.budget, min_memory);
+        let (advice, split) = match (memory.budget, estimator) {
+            (Some(budget), Some(estimator)) if verdict.tier != assess::Tier::Ok => (
+                assess::advise(estimator, &settings, budget, linkers()),
+                assess::split_plan(estimator, &knobs, budget, &profile_flag(&settings)),
+            ),
+            _ => (Vec::new(), None),
         };
         Report {
             memory,
             settings,
-            workload: self.workload.clone(),
             estimate: verdict.estimate,
             tier: verdict.tier,
             jobs_hint: verdict.jobs_hint,
             advice,
+            split,
             policy,
             verbose,
             problems: options.problems,
+            notes: Vec::new(),
+            graph_files: Vec::new(),
             features: FeatureReport::default(),
             watched_env: Vec::new(),
         }
+    }
+}
+
+/// The cargo flag that selects the profile being built.
+fn profile_flag(settings: &BuildSettings) -> String {
+    match settings.profile.as_str() {
+        "dev" | "test" => String::new(),
+        "release" | "bench" => "--release".to_string(),
+        other => format!("--profile {other}"),
     }
 }
 
@@ -297,19 +310,9 @@ mod tests {
             .join(name)
     }
 
-    /// A build-script environment for the dev profile with two jobs.
+    /// A build-script environment for the dev profile with two jobs, building polars' graph.
     fn build_script_env(extra: &[(&str, &str)]) -> Env {
-        let mut pairs = vec![
-            ("OUT_DIR", "/t/target/debug/build/app-1/out"),
-            ("NUM_JOBS", "2"),
-            ("TARGET", "x86_64-unknown-linux-gnu"),
-            ("HOST", "x86_64-unknown-linux-gnu"),
-            ("OPT_LEVEL", "0"),
-            ("DEBUG", "true"),
-            ("PROFILE", "debug"),
-        ];
-        pairs.extend_from_slice(extra);
-        Env::from_pairs(&pairs)
+        crate::estimate::tests::polars_build_script_env(extra)
     }
 
     #[test]
@@ -325,6 +328,36 @@ mod tests {
             .contains("CARGO_PROFILE_DEV_DEBUG=0"));
         assert!(!report.fails(), "warn is the default");
         assert!(report.headline().starts_with("memory is CRITICAL"));
+        let estimate = report.estimate.as_ref().unwrap();
+        assert_eq!(
+            estimate.heaviest[0].name, "polars-core",
+            "{:?}",
+            estimate.heaviest
+        );
+        assert!(
+            report.headline().contains("compiling polars-core"),
+            "{}",
+            report.headline()
+        );
+    }
+
+    #[test]
+    fn without_a_graph_the_estimate_is_unknown_and_says_why() {
+        let mut config = Config::new();
+        config.system_root(machine("v1-bind-mount"));
+        let env = build_script_env(&[("CARGO_MANIFEST_DIR", "/nonexistent/app")]);
+        let report = config.assess(&env);
+        assert_eq!(report.estimate, None);
+        assert_eq!(report.tier, Tier::Ok);
+        assert!(
+            report
+                .notes
+                .iter()
+                .any(|n| n.starts_with("no Cargo.lock in /nonexistent")),
+            "{:?}",
+            report.notes
+        );
+        assert!(report.headline().contains("estimate unknown"));
     }
 
     #[test]

@@ -114,6 +114,16 @@ impl Env {
         self.get(key).ok().flatten().filter(|v| !v.is_empty())
     }
 
+    /// Every variable whose name starts with `prefix`, with its text (non-UTF-8 values are left
+    /// out). Not recorded as read: only cargo sets such families (`CARGO_CFG_*`).
+    pub(crate) fn prefixed(&self, prefix: &str) -> Vec<(String, String)> {
+        self.vars
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .filter_map(|(k, v)| Some((k.clone(), v.to_str()?.to_string())))
+            .collect()
+    }
+
     /// Whether `key` is set at all (even empty).
     pub(crate) fn is_set(&self, key: &str) -> bool {
         self.get_os(key).is_some()

@@ -1,6 +1,7 @@
 //! The report: everything one check found and decided, as plain data, and its human summary.
 
-use crate::assess::{Advice, Estimate, Phase, Tier, Workload};
+use crate::assess::{Advice, SplitPlan, Tier};
+use crate::estimate::{Estimate, Phase};
 use crate::features::FeatureReport;
 use crate::options::Policy;
 use crate::probe::{BudgetSource, MemorySnapshot};
@@ -16,10 +17,9 @@ pub struct Report {
     pub memory: MemorySnapshot,
     /// The build settings in effect.
     pub settings: BuildSettings,
-    /// The cost figures the estimate scales.
-    pub workload: Workload,
-    /// What the build is expected to need.
-    pub estimate: Estimate,
+    /// What the build is expected to need, from its dependency graph; `None` when the graph
+    /// could not be read (the notes say why).
+    pub estimate: Option<Estimate>,
     /// How the budget compares with the estimate.
     pub tier: Tier,
     /// The most parallel jobs that fit the budget with the current settings (the current number
@@ -27,12 +27,18 @@ pub struct Report {
     pub jobs_hint: u32,
     /// The fixes, best first; empty when the tier is `ok`.
     pub advice: Vec<Advice>,
+    /// When one crate is the problem: build it alone first, then the rest.
+    pub split: Option<SplitPlan>,
     /// The policy in force (after `LOWMEM_BUILD`).
     pub policy: Policy,
     /// Whether everything is printed (`LOWMEM_BUILD_VERBOSE`).
     pub verbose: bool,
     /// Problems with the user's knobs, one line each (always shown).
     pub problems: Vec<String>,
+    /// What the estimate could not read (the graph, sources), one line each (verbose).
+    pub notes: Vec<String>,
+    /// The files the estimate's graph comes from (Cargo.lock), for `rerun-if-changed`.
+    pub(crate) graph_files: Vec<std::path::PathBuf>,
     /// The feature check (empty when no feature rules were set).
     pub features: FeatureReport,
     /// The environment variables read that a user can set (for `rerun-if-env-changed`).
@@ -55,19 +61,12 @@ impl Report {
         self.memory.budget.map_or(0, to_mib)
     }
 
-    /// One line: tier, budget and what bounded it, the estimate and where its peak is.
+    /// One line: tier, budget and what bounded it, the estimate, where its peak is and the
+    /// heaviest crates.
     pub fn headline(&self) -> String {
         let s = &self.settings;
-        let phase = match self.estimate.phase {
-            Phase::Compile => "compiling the largest crate",
-            Phase::Link => "the final link",
-        };
         let budget = match self.memory.budget {
-            Some(b) => format!(
-                "{} ({})",
-                Bytes(b),
-                describe_source(&self.memory.bounded_by)
-            ),
+            Some(b) => format!("{} ({})", Bytes(b), describe_budget(&self.memory)),
             None => "unknown".to_string(),
         };
         let verdict = match self.tier {
@@ -78,14 +77,19 @@ impl Report {
                 "memory is CRITICAL, expect rustc or the linker to be killed (SIGKILL)"
             }
         };
-        format!(
-            "{verdict}: budget {budget}, estimated peak {} in {phase} (profile {}, jobs {}, debug {}, codegen-units {})",
-            Bytes(self.estimate.peak),
-            s.profile,
-            s.jobs.value,
-            s.debuginfo.value,
-            s.codegen_units.value,
-        )
+        let settings = format!(
+            "profile {}, jobs {}, debug {}, codegen-units {}",
+            s.profile, s.jobs.value, s.debuginfo.value, s.codegen_units.value,
+        );
+        match &self.estimate {
+            Some(e) => format!(
+                "{verdict}: budget {budget}, estimated need {} {} ({settings}; {} crates)",
+                Bytes(e.peak),
+                peak_place(e),
+                e.crates,
+            ),
+            None => format!("{verdict}: budget {budget}, estimate unknown ({settings})"),
+        }
     }
 
     /// The directives [`Config::check`](crate::Config::check) prints for this report, judged
@@ -101,10 +105,42 @@ impl Report {
         lines
     }
 
-    /// The probe and settings problems (unreadable files, odd values), one line each.
+    /// The probe, settings and graph problems (unreadable files, odd values), one line each.
     pub fn diagnostics(&self) -> impl Iterator<Item = &String> {
-        self.memory.problems.iter().chain(&self.settings.problems)
+        self.memory
+            .problems
+            .iter()
+            .chain(&self.settings.problems)
+            .chain(&self.notes)
     }
+}
+
+/// Where the peak is: "compiling polars-core ≈ 2.0 GiB (table) + polars-io ≈ 0.6 GiB (table)"
+/// or "linking app ≈ 1.2 GiB (size model)".
+fn peak_place(e: &Estimate) -> String {
+    let names: Vec<String> = e.together.iter().map(|c| c.to_string()).collect();
+    let verb = if e.phase == Phase::Link {
+        "at the link"
+    } else {
+        "compiling"
+    };
+    if names.is_empty() {
+        return String::new();
+    }
+    format!("{verb} {}", names.join(" beside "))
+}
+
+/// The budget's source, and what this build's own processes added back.
+fn describe_budget(memory: &MemorySnapshot) -> String {
+    let mut text = describe_source(&memory.bounded_by);
+    if let Some(build) = memory.this_build.as_ref().filter(|b| b.anon > 0) {
+        text.push_str(&format!(
+            ", plus {} held by this build's cargo and {} processes it started, not counted as taken",
+            Bytes(build.anon),
+            build.processes.saturating_sub(1)
+        ));
+    }
+    text
 }
 
 fn describe_source(source: &BudgetSource) -> String {
@@ -140,7 +176,7 @@ impl fmt::Display for Report {
             f,
             "budget",
             match m.budget {
-                Some(b) => format!("{} ({})", Bytes(b), describe_source(&m.bounded_by)),
+                Some(b) => format!("{} ({})", Bytes(b), describe_budget(m)),
                 None => "unknown".to_string(),
             },
         )?;
@@ -186,23 +222,31 @@ impl fmt::Display for Report {
             }
             None => row(f, "cgroup", "no memory cgroup".to_string())?,
         }
-        row(
-            f,
-            "estimated peak",
-            format!(
-                "{} in {} (compile {}, link {})",
-                Bytes(self.estimate.peak),
-                match self.estimate.phase {
-                    Phase::Compile => "compile",
-                    Phase::Link => "the final link",
-                },
-                Bytes(self.estimate.compile),
-                Bytes(self.estimate.link)
-            ),
-        )?;
-        row(f, "estimated from", self.workload.name.clone())?;
-        for assumption in &self.estimate.assumptions {
-            row(f, "assumed", assumption.to_string())?;
+        match &self.estimate {
+            Some(e) => {
+                row(
+                    f,
+                    "estimated need",
+                    format!(
+                        "{} {} (compile {}, link {})",
+                        Bytes(e.peak),
+                        peak_place(e),
+                        Bytes(e.compile),
+                        if e.link > 0 {
+                            Bytes(e.link).to_string()
+                        } else {
+                            "none".to_string()
+                        }
+                    ),
+                )?;
+                let heaviest: Vec<String> = e.heaviest.iter().map(|c| c.to_string()).collect();
+                row(f, "heaviest crates", heaviest.join(", "))?;
+                row(f, "crates", e.crates.to_string())?;
+                for assumption in &e.assumptions {
+                    row(f, "assumed", assumption.to_string())?;
+                }
+            }
+            None => row(f, "estimated need", "unknown (see the notes)".to_string())?,
         }
         row(f, "safe jobs", self.jobs_hint.to_string())?;
         row(
@@ -262,6 +306,9 @@ impl fmt::Display for Report {
         }
         for (i, advice) in self.advice.iter().enumerate() {
             row(f, &format!("fix {}", i + 1), advice.to_string())?;
+        }
+        if let Some(split) = &self.split {
+            row(f, "split build", split.to_string())?;
         }
         for problem in self.problems.iter().chain(self.diagnostics()) {
             row(f, "note", problem.clone())?;

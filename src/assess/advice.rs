@@ -1,9 +1,14 @@
-//! The fixes, ranked by their measured effect, each for a setting not already in effect.
+//! The fixes, ranked by their effect on this build's estimate, each for a setting not already in
+//! effect and only when it changes the estimate.
 
-use super::model::{estimate, Knobs, Workload};
 use super::{safe_jobs, COMFORT};
+use crate::estimate::{Estimator, Knobs};
 use crate::settings::{BuildSettings, Debuginfo, Linker, Lto, Origin};
+use crate::size::Bytes;
 use std::fmt;
+
+/// A fix that lowers this build's estimate by less than this share is not given.
+const MEANINGFUL: f64 = 0.05;
 
 /// One fix: what to set, where else it can go, and what it is expected to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,10 +18,10 @@ pub struct Advice {
     pub action: String,
     /// The same as a manifest or config entry, when there is one.
     pub instead: Option<String>,
-    /// Its expected effect and the measurement behind it.
+    /// Its expected effect on this build, and the measurement behind it.
     pub effect: String,
-    /// The estimated peak with this fix and every earlier one applied; `None` for alternatives
-    /// the model does not cover.
+    /// The estimated peak with this fix and every earlier one applied; `None` for advice the
+    /// estimate does not cover.
     pub peak_after: Option<u64>,
 }
 
@@ -27,7 +32,7 @@ impl fmt::Display for Advice {
             write!(f, " (or {instead})")?;
         }
         if let Some(peak) = self.peak_after {
-            write!(f, " -> est. peak {}", crate::size::Bytes(peak))?;
+            write!(f, " -> est. peak {}", Bytes(peak))?;
         }
         write!(f, "; {}", self.effect)
     }
@@ -40,10 +45,10 @@ pub(crate) struct LinkersOnPath {
     pub(crate) lld: bool,
 }
 
-/// The fixes for `settings` against `budget`, best first. Cumulative fixes carry the estimate
-/// after them; the alternatives for keeping full debuginfo come last.
+/// The fixes for `settings` against `budget`, best first, each carrying the estimate with it
+/// and every earlier fix applied. A fix is given only when it lowers this build's estimate.
 pub(crate) fn advise(
-    workload: &Workload,
+    estimator: &Estimator<'_>,
     settings: &BuildSettings,
     budget: u64,
     linkers: LinkersOnPath,
@@ -52,90 +57,133 @@ pub(crate) fn advise(
     let table = format!("[profile.{}]", settings.profile);
     let mut knobs = Knobs::from_settings(settings);
     let mut out = Vec::new();
-    let mut push = |knobs: &Knobs, action: String, instead: Option<String>, effect: &str| {
-        out.push(Advice {
-            action,
-            instead,
-            effect: effect.to_string(),
-            peak_after: Some(estimate(workload, knobs).peak),
-        });
+    // Applies `change` to the knobs when it lowers the estimate enough; returns the fix's
+    // estimate and how much it saved.
+    let try_fix = |knobs: &mut Knobs, change: &dyn Fn(&mut Knobs)| -> Option<(u64, f64)> {
+        let before = estimator.estimate(knobs).peak;
+        let mut changed = *knobs;
+        change(&mut changed);
+        let after = estimator.estimate(&changed).peak;
+        let saved = 1.0 - after as f64 / before.max(1) as f64;
+        if saved < MEANINGFUL {
+            return None;
+        }
+        *knobs = changed;
+        Some((after, saved))
+    };
+    let effect = |saved: f64, note: &str| {
+        let mut text = format!("this build's estimate -{:.0}%", saved * 100.0);
+        if !note.is_empty() {
+            text.push_str("; ");
+            text.push_str(note);
+        }
+        text
     };
 
     let debuginfo = &settings.debuginfo;
-    let debuginfo_effect = if debuginfo.value > Debuginfo::LineTablesOnly {
-        Some("measured on polars: peak -48% (line-tables-only -47%), build 21% faster")
-    } else if debuginfo.value > Debuginfo::None
-        && estimate(workload, &knobs).peak as f64 > budget as f64 * COMFORT
-    {
-        Some("measured on polars: final link 2.0 -> 1.3 GB, peak -1% to -26% with one job")
-    } else {
-        None
-    };
-    if let Some(effect) = debuginfo_effect {
-        knobs.debuginfo = Debuginfo::None;
-        let (action, mut instead) = setting_fix(
-            &debuginfo.origin,
-            &prefix,
-            &table,
-            "debug",
-            "0",
-            "-C debuginfo=0",
-        );
-        if debuginfo.value > Debuginfo::LineTablesOnly {
-            instead = instead.map(|i| format!("{i}, or \"line-tables-only\" to keep backtraces"));
+    if debuginfo.value > Debuginfo::None {
+        let line_tables = estimator
+            .estimate(&Knobs {
+                debuginfo: Debuginfo::LineTablesOnly,
+                ..knobs
+            })
+            .peak;
+        if let Some((after, saved)) = try_fix(&mut knobs, &|k| k.debuginfo = Debuginfo::None) {
+            let (action, mut instead) = setting_fix(
+                &debuginfo.origin,
+                &prefix,
+                &table,
+                "debug",
+                "0",
+                "-C debuginfo=0",
+            );
+            if debuginfo.value > Debuginfo::LineTablesOnly {
+                instead = instead.map(|i| {
+                    format!(
+                        "{i}, or \"line-tables-only\" to keep backtraces: est. peak {}",
+                        Bytes(line_tables)
+                    )
+                });
+            }
+            out.push(Advice {
+                action,
+                instead,
+                effect: effect(
+                    saved,
+                    "measured on polars: peak -48% (line-tables-only -47%), build 21% faster",
+                ),
+                peak_after: Some(after),
+            });
         }
-        push(&knobs, action, instead, effect);
     }
 
     let units = &settings.codegen_units;
     if units.value < 16 && !matches!(units.origin, Origin::Default(_)) {
-        knobs.codegen_units = 256;
-        let action = match &units.origin {
-            Origin::Env(var) => format!("unset {var}"),
-            Origin::Rustflags => format!("remove -C codegen-units={} from RUSTFLAGS", units.value),
-            other => format!("remove codegen-units = {} from {other}", units.value),
-        };
-        push(
-            &knobs,
-            action,
-            None,
-            "measured: codegen-units = 1 made polars-core need 2.2x the memory (1.7 -> 3.7 GB)",
-        );
+        if let Some((after, saved)) = try_fix(&mut knobs, &|k| k.codegen_units = 256) {
+            let action = match &units.origin {
+                Origin::Env(var) => format!("unset {var}"),
+                Origin::Rustflags => {
+                    format!("remove -C codegen-units={} from RUSTFLAGS", units.value)
+                }
+                other => format!("remove codegen-units = {} from {other}", units.value),
+            };
+            out.push(Advice {
+                action,
+                instead: None,
+                effect: effect(
+                    saved,
+                    "measured: codegen-units = 1 made polars-core need 2.2x the memory (1.7 -> 3.7 GB)",
+                ),
+                peak_after: Some(after),
+            });
+        }
     }
 
     if settings.lto.value == Lto::Fat {
-        knobs.lto = Lto::Thin;
-        let (action, instead) = setting_fix(
-            &settings.lto.origin,
-            &prefix,
-            &table,
-            "lto",
-            "\"thin\"",
-            "-C lto=thin",
-        );
-        push(
-            &knobs,
-            action,
-            instead,
-            "fat LTO holds the whole program in one LLVM module (not measured here)",
-        );
+        if let Some((after, saved)) = try_fix(&mut knobs, &|k| k.lto = Lto::Thin) {
+            let (action, instead) = setting_fix(
+                &settings.lto.origin,
+                &prefix,
+                &table,
+                "lto",
+                "\"thin\"",
+                "-C lto=thin",
+            );
+            out.push(Advice {
+                action,
+                instead,
+                effect: effect(
+                    saved,
+                    "fat LTO holds the whole program in one LLVM module (assumed, not measured)",
+                ),
+                peak_after: Some(after),
+            });
+        }
     }
 
-    let jobs = safe_jobs(workload, &knobs, budget);
+    let jobs = safe_jobs(estimator, &knobs, budget);
     if jobs < knobs.jobs {
-        knobs.jobs = jobs;
-        push(
-            &knobs,
-            format!("export CARGO_BUILD_JOBS={jobs}"),
-            Some(format!("cargo build -j {jobs}, or [build] jobs = {jobs} in .cargo/config.toml")),
-            "measured on polars with debug 0: one job instead of two cut the peak 25% at 1.7x the build time",
-        );
+        if let Some((after, saved)) = try_fix(&mut knobs, &|k| k.jobs = jobs) {
+            out.push(Advice {
+                action: format!("export CARGO_BUILD_JOBS={jobs}"),
+                instead: Some(format!(
+                    "cargo build -j {jobs}, or [build] jobs = {jobs} in .cargo/config.toml"
+                )),
+                effect: effect(
+                    saved,
+                    "measured on polars: one job instead of two finished in a 2 GiB cgroup where two were OOM-killed, at 1.8x the build time",
+                ),
+                peak_after: Some(after),
+            });
+        }
     }
 
     let linker = &settings.linker.value;
+    let estimate = estimator.estimate(&knobs);
     if !linker.is_lean()
         && settings.target.contains("linux")
-        && estimate(workload, &knobs).link as f64 > budget as f64 * COMFORT
+        && estimate.link as f64 > budget as f64 * COMFORT
+        && estimate.link >= estimate.compile
     {
         let ld = if linkers.mold { "mold" } else { "lld" };
         let mut effect =
@@ -155,29 +203,6 @@ pub(crate) fn advise(
             effect,
             peak_after: None,
         });
-    }
-
-    // Alternatives for those who must keep full debuginfo.
-    if debuginfo.value > Debuginfo::LineTablesOnly {
-        let split = settings.split_debuginfo.value.as_str();
-        if split == "off" && !settings.target.contains("windows") {
-            out.push(Advice {
-                action: format!(
-                    "if full debuginfo must stay: export {prefix}SPLIT_DEBUGINFO=unpacked"
-                ),
-                instead: Some(format!("{table} split-debuginfo = \"unpacked\"")),
-                effect: "keeps DWARF out of the final link (not measured here)".to_string(),
-                peak_after: None,
-            });
-        }
-        if settings.incremental.value {
-            out.push(Advice {
-                action: "if full debuginfo must stay: export CARGO_INCREMENTAL=0".to_string(),
-                instead: Some(format!("{table} incremental = false")),
-                effect: "helps when the incremental cache is large (not measured here)".to_string(),
-                peak_after: None,
-            });
-        }
     }
     out
 }
@@ -217,6 +242,7 @@ fn setting_fix(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::estimate::tests::polars_like;
     use crate::settings::Setting;
     use crate::size::{GIB, MIB};
     use std::path::PathBuf;
@@ -226,50 +252,85 @@ mod tests {
     }
 
     #[test]
-    fn dev_defaults_get_debuginfo_first_then_jobs_then_alternatives() {
+    fn dev_defaults_get_debuginfo_first_then_jobs() {
+        let graph = polars_like();
+        let e = Estimator::for_tests(&graph);
         let settings = BuildSettings::dev_defaults(4);
-        let advice = advise(
-            &Workload::polars(),
-            &settings,
-            2 * GIB,
-            LinkersOnPath::default(),
-        );
+        let advice = advise(&e, &settings, 1200 * MIB, LinkersOnPath::default());
         let actions = actions(&advice);
         assert_eq!(actions[0], "export CARGO_PROFILE_DEV_DEBUG=0");
-        assert_eq!(actions[1], "export CARGO_BUILD_JOBS=1");
         assert!(
-            actions[2].ends_with("SPLIT_DEBUGINFO=unpacked"),
-            "{actions:?}"
+            advice[0].effect.starts_with("this build's estimate -"),
+            "{}",
+            advice[0].effect
+        );
+        assert!(
+            advice[0]
+                .instead
+                .as_deref()
+                .unwrap()
+                .contains("line-tables-only"),
+            "{:?}",
+            advice[0].instead
         );
         assert_eq!(
-            actions[3],
-            "if full debuginfo must stay: export CARGO_INCREMENTAL=0"
+            actions.len(),
+            1,
+            "one job is already the heaviest crate alone: {actions:?}"
         );
-        assert_eq!(actions.len(), 4, "rust-lld is already lean: {actions:?}");
-        // Each cumulative fix lowers the estimate.
-        assert!(advice[1].peak_after < advice[0].peak_after);
-        assert_eq!(advice[2].peak_after, None);
+        let plenty = advise(&e, &settings, 64 * GIB, LinkersOnPath::default());
+        assert_eq!(plenty[0].action, "export CARGO_PROFILE_DEV_DEBUG=0");
+        assert_eq!(plenty.len(), 1);
+    }
+
+    #[test]
+    fn jobs_are_advised_only_when_they_change_the_estimate() {
+        // Two independent heavy crates: a second job adds the other one.
+        use crate::graph::{Graph, Package};
+        let mut packages: Vec<Package> = polars_like().packages;
+        packages.truncate(4);
+        packages[0].deps = vec![1, 2];
+        packages[1].deps.clear();
+        packages[2].deps.clear();
+        packages[3].deps.clear();
+        packages[1].name = "polars-core".into();
+        packages[2].name = "polars-ops".into();
+        let graph = Graph::from_packages(packages, vec![0]);
+        let e = Estimator::for_tests(&graph);
+        let mut settings = BuildSettings::dev_defaults(2);
+        settings.debuginfo = Setting::new(
+            Debuginfo::None,
+            Origin::Env("CARGO_PROFILE_DEV_DEBUG".into()),
+        );
+        let one = e
+            .estimate(&Knobs {
+                jobs: 1,
+                ..Knobs::from_settings(&settings)
+            })
+            .peak;
+        let advice = advise(&e, &settings, one * 11 / 10, LinkersOnPath::default());
+        assert_eq!(actions(&advice), ["export CARGO_BUILD_JOBS=1"]);
+        assert_eq!(advice[0].peak_after, Some(one));
     }
 
     #[test]
     fn settings_already_in_effect_get_no_advice() {
+        let graph = polars_like();
+        let e = Estimator::for_tests(&graph);
         let mut settings = BuildSettings::dev_defaults(1);
         settings.debuginfo = Setting::new(
             Debuginfo::None,
             Origin::Env("CARGO_PROFILE_DEV_DEBUG".into()),
         );
         settings.incremental.value = false;
-        let advice = advise(
-            &Workload::polars(),
-            &settings,
-            1500 * MIB,
-            LinkersOnPath::default(),
-        );
+        let advice = advise(&e, &settings, 1000 * MIB, LinkersOnPath::default());
         assert!(advice.is_empty(), "{:?}", actions(&advice));
     }
 
     #[test]
     fn few_codegen_units_fat_lto_and_gnu_ld_are_named_where_they_were_set() {
+        let graph = polars_like();
+        let e = Estimator::for_tests(&graph);
         let mut settings = BuildSettings::dev_defaults(2);
         settings.debuginfo.value = Debuginfo::None;
         let manifest = Origin::Manifest(PathBuf::from("/ws/Cargo.toml"), "[profile.dev]".into());
@@ -283,43 +344,33 @@ mod tests {
             mold: true,
             lld: false,
         };
-        let advice = advise(&Workload::polars(), &settings, 1200 * MIB, linkers);
+        let advice = advise(&e, &settings, 700 * MIB, linkers);
         let actions = actions(&advice);
         assert_eq!(
             actions[0],
             "remove codegen-units = 1 from [profile.dev] in /ws/Cargo.toml"
         );
-        assert_eq!(actions[1], "export CARGO_PROFILE_DEV_LTO=thin");
+        assert!(advice[0].peak_after.unwrap() < e.estimate(&Knobs::from_settings(&settings)).peak);
+        assert_eq!(
+            actions[1], "export CARGO_PROFILE_DEV_LTO=thin",
+            "{actions:?}"
+        );
         assert_eq!(
             advice[1].instead.as_deref(),
             Some("lto = \"thin\" in [profile.dev] of /ws/Cargo.toml")
         );
-        assert!(
-            actions.contains(&"export RUSTFLAGS=\"-C link-arg=-fuse-ld=mold\""),
-            "{actions:?}"
-        );
-        let linker = advice.iter().find(|a| a.action.contains("mold")).unwrap();
-        assert!(linker.effect.contains("--no-keep-memory"));
     }
 
     #[test]
     fn rustflags_and_custom_profiles_get_the_matching_fix() {
+        let graph = polars_like();
+        let e = Estimator::for_tests(&graph);
         let mut settings = BuildSettings::dev_defaults(2);
         settings.profile = "ci-fast".to_string();
-        let advice = advise(
-            &Workload::polars(),
-            &settings,
-            3 * GIB,
-            LinkersOnPath::default(),
-        );
+        let advice = advise(&e, &settings, GIB, LinkersOnPath::default());
         assert_eq!(advice[0].action, "export CARGO_PROFILE_CI_FAST_DEBUG=0");
         settings.debuginfo.origin = Origin::Rustflags;
-        let advice = advise(
-            &Workload::polars(),
-            &settings,
-            3 * GIB,
-            LinkersOnPath::default(),
-        );
+        let advice = advise(&e, &settings, GIB, LinkersOnPath::default());
         assert!(
             advice[0].action.contains("-C debuginfo=0 in RUSTFLAGS"),
             "{}",

@@ -1,15 +1,15 @@
 //! The assessment: the estimate against the budget, the tier, and the safe number of jobs.
-//! Pure functions over plain data.
+//! Pure functions over plain data and the estimator of this build's graph.
 
 mod advice;
-mod model;
+mod split;
 
 pub use advice::Advice;
 pub(crate) use advice::{advise, LinkersOnPath};
-pub(crate) use model::{estimate, Knobs};
-pub use model::{Estimate, Phase, Workload};
+pub(crate) use split::split_plan;
+pub use split::SplitPlan;
 
-use crate::settings::{Debuginfo, Lto};
+use crate::estimate::{Estimate, Estimator, Knobs};
 use std::fmt;
 
 /// How the memory compares with what the build needs.
@@ -50,120 +50,104 @@ impl fmt::Display for Tier {
 }
 
 /// Share of the budget an estimate may use and still be `ok`.
-const COMFORT: f64 = 0.85;
+pub(crate) const COMFORT: f64 = 0.85;
 
 /// The verdict on one build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Assessment {
-    pub(crate) estimate: Estimate,
+    pub(crate) estimate: Option<Estimate>,
     pub(crate) tier: Tier,
     pub(crate) jobs_hint: u32,
 }
 
-/// The leanest settings the advice can reach: no debuginfo, one job, default codegen units,
-/// no fat LTO.
-pub(crate) fn leanest(knobs: &Knobs) -> Knobs {
-    Knobs {
-        jobs: 1,
-        debuginfo: Debuginfo::None,
-        codegen_units: knobs.codegen_units.max(16),
-        lto: if knobs.lto == Lto::Fat {
-            Lto::Thin
-        } else {
-            knobs.lto
-        },
-        ..*knobs
-    }
-}
-
 /// The most jobs (at most the current number) whose estimate stays within the comfortable share
 /// of `budget`, with `knobs` otherwise as given; at least 1.
-pub(crate) fn safe_jobs(workload: &Workload, knobs: &Knobs, budget: u64) -> u32 {
+pub(crate) fn safe_jobs(estimator: &Estimator<'_>, knobs: &Knobs, budget: u64) -> u32 {
     (1..=knobs.jobs)
         .rev()
         .find(|&jobs| {
-            let e = estimate(workload, &Knobs { jobs, ..*knobs });
-            e.compile as f64 <= budget as f64 * COMFORT
+            let e = estimator.estimate(&Knobs { jobs, ..*knobs });
+            e.peak as f64 <= budget as f64 * COMFORT
         })
         .unwrap_or(1)
 }
 
-/// Compares the estimate for `knobs` with `budget` (`None` = unknown) and `min_memory`.
+/// Compares the estimate for `knobs` with `budget` (`None` = unknown) and `min_memory`. Without
+/// an estimator (no graph) or a budget, nothing is known and the tier is `ok`.
 pub(crate) fn assess(
-    workload: &Workload,
+    estimator: Option<&Estimator<'_>>,
     knobs: &Knobs,
     budget: Option<u64>,
     min_memory: Option<u64>,
 ) -> Assessment {
-    let estimate = estimate(workload, knobs);
-    let Some(budget) = budget else {
+    let estimate = estimator.map(|e| e.estimate(knobs));
+    let below_minimum = matches!((budget, min_memory), (Some(b), Some(min)) if b < min);
+    let (Some(estimator), Some(estimate), Some(budget)) = (estimator, &estimate, budget) else {
         return Assessment {
             estimate,
-            tier: Tier::Ok,
+            tier: if below_minimum {
+                Tier::Critical
+            } else {
+                Tier::Ok
+            },
             jobs_hint: knobs.jobs,
         };
     };
     let need = estimate.peak as f64;
-    let tier = if min_memory.is_some_and(|min| budget < min) {
+    let tier = if below_minimum {
         Tier::Critical
     } else if need <= budget as f64 * COMFORT {
         Tier::Ok
     } else if need <= budget as f64 {
         Tier::Tight
-    } else if model::estimate(workload, &leanest(knobs)).peak <= budget {
+    } else if estimator.estimate(&knobs.leanest()).peak <= budget {
         Tier::Low
     } else {
         Tier::Critical
     };
-    let jobs_hint = safe_jobs(workload, knobs, budget);
+    let jobs_hint = safe_jobs(estimator, knobs, budget);
     Assessment {
-        estimate,
+        estimate: Some(estimate.clone()),
         tier,
         jobs_hint,
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::estimate::tests::{dev_knobs, polars_like};
     use crate::size::{GIB, MIB};
-
-    fn dev_defaults(jobs: u32) -> Knobs {
-        Knobs {
-            jobs,
-            debuginfo: Debuginfo::Full,
-            codegen_units: 256,
-            lto: Lto::Off,
-            optimised: false,
-            split_debuginfo: false,
-        }
-    }
 
     #[test]
     fn tiers_follow_the_budget() {
-        let w = Workload::polars();
-        let k = dev_defaults(2);
-        assert_eq!(assess(&w, &k, Some(64 * GIB), None).tier, Tier::Ok);
-        assert_eq!(assess(&w, &k, Some(4500 * MIB), None).tier, Tier::Tight);
-        assert_eq!(assess(&w, &k, Some(3 * GIB), None).tier, Tier::Low);
-        assert_eq!(assess(&w, &k, Some(512 * MIB), None).tier, Tier::Critical);
-        assert_eq!(assess(&w, &k, None, None).tier, Tier::Ok);
+        let graph = polars_like();
+        let e = Estimator::for_tests(&graph);
+        let k = dev_knobs(2);
+        let need = e.estimate(&k).peak;
+        let tier = |budget: u64| assess(Some(&e), &k, Some(budget), None).tier;
+        assert_eq!(tier(64 * GIB), Tier::Ok);
+        assert_eq!(tier(need + need / 10), Tier::Tight);
+        assert_eq!(tier(need - 1), Tier::Low);
+        assert_eq!(tier(256 * MIB), Tier::Critical);
+        assert_eq!(assess(Some(&e), &k, None, None).tier, Tier::Ok);
+        assert_eq!(assess(None, &k, Some(MIB), None).tier, Tier::Ok);
         assert_eq!(
-            assess(&w, &k, Some(64 * GIB), Some(128 * GIB)).tier,
+            assess(Some(&e), &k, Some(64 * GIB), Some(128 * GIB)).tier,
             Tier::Critical
         );
     }
 
     #[test]
     fn safe_jobs_shrinks_with_the_budget() {
-        let w = Workload::polars();
-        let lean = Knobs {
-            debuginfo: Debuginfo::None,
-            ..dev_defaults(8)
-        };
-        assert_eq!(safe_jobs(&w, &lean, 64 * GIB), 8);
-        let two = safe_jobs(&w, &lean, 3 * GIB);
-        assert!((1..8).contains(&two), "{two}");
-        assert_eq!(safe_jobs(&w, &lean, 512 * MIB), 1);
+        let graph = polars_like();
+        let e = Estimator::for_tests(&graph);
+        let k = dev_knobs(8);
+        assert_eq!(safe_jobs(&e, &k, 64 * GIB), 8);
+        let one = e.estimate(&Knobs { jobs: 1, ..k }).peak;
+        let two = e.estimate(&Knobs { jobs: 2, ..k }).peak;
+        assert!(two > one, "a second job adds a crate beside the heaviest");
+        assert_eq!(safe_jobs(&e, &k, (one as f64 / COMFORT) as u64 + MIB), 1);
+        assert_eq!(safe_jobs(&e, &k, 256 * MIB), 1);
     }
 }

@@ -77,7 +77,11 @@ pub(crate) fn table_text(corpus: &[Measured]) -> String {
         let Some(class) = super::record_class(r) else {
             continue;
         };
-        let kind = if r.kind == "proc-macro" { "proc-macro" } else { "lib" };
+        let kind = if r.kind == "proc-macro" {
+            "proc-macro"
+        } else {
+            "lib"
+        };
         let key = (r.package.clone(), r.version.clone(), kind.to_string());
         let variant = cells
             .entry(key)
@@ -96,7 +100,13 @@ pub(crate) fn table_text(corpus: &[Measured]) -> String {
          # package\tversion\tfeatures\tkind\td0\tlt\td2\trelease\tout_d0\tout_lt\tout_d2\tout_release  (anonymous peak MiB; artifact KiB)\n",
         projects.join(", ")
     );
-    let cell = |n: u64| if n == 0 { "-".to_string() } else { n.to_string() };
+    let cell = |n: u64| {
+        if n == 0 {
+            "-".to_string()
+        } else {
+            n.to_string()
+        }
+    };
     for ((package, version, kind), variants) in cells {
         let differ = (0..4).any(|i| {
             let peaks: Vec<u64> = variants.values().map(|v| v.0[i]).filter(|&p| p > 0).collect();
@@ -153,7 +163,10 @@ fn the_shipped_table_is_generated_from_the_corpus() {
 
 #[test]
 fn corpus_file_names_give_project_and_config() {
-    assert_eq!(split_name("polars-min-dev-d2"), Some(("polars-min", "dev-d2")));
+    assert_eq!(
+        split_name("polars-min-dev-d2"),
+        Some(("polars-min", "dev-d2"))
+    );
     assert_eq!(split_name("web-release"), Some(("web", "release")));
     assert_eq!(split_name("odd"), None);
 }
@@ -186,7 +199,13 @@ pub(crate) fn least_squares(xs: &[Vec<f64>], ys: &[f64]) -> Vec<f64> {
         }
     }
     (0..n)
-        .map(|i| if m[i][i] == 0.0 { 0.0 } else { m[i][n] / m[i][i] })
+        .map(|i| {
+            if m[i][i] == 0.0 {
+                0.0
+            } else {
+                m[i][n] / m[i][i]
+            }
+        })
         .collect()
 }
 
@@ -245,7 +264,16 @@ fn scan_calibration_graphs() {
         .args(["--print", "cfg"])
         .output()
         .unwrap();
-    let platform = CfgSet::from_rustc_print(None, &String::from_utf8_lossy(&cfg.stdout));
+    let version = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&version.stdout).into_owned();
+    let host = version
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::trim);
+    let platform = CfgSet::from_rustc_print(host, &String::from_utf8_lossy(&cfg.stdout));
     let mut out = String::from(
         "# package facts of each calibration project's graph, as lowmem_build reads it: project, package, version, dependencies (transitive), .rs bytes of the lib\n",
     );
@@ -309,15 +337,21 @@ pub(crate) fn points(corpus: &[Measured], scanned: &[Scanned]) -> Vec<Point> {
         let Some(class) = super::record_class(r) else {
             continue;
         };
-        let Some(s) = scanned.iter().find(|s| {
-            s.project == m.project && s.package == r.package && s.version == r.version
-        }) else {
+        let Some(s) = scanned
+            .iter()
+            .find(|s| s.project == m.project && s.package == r.package && s.version == r.version)
+        else {
             continue;
         };
         if s.bytes == 0 {
             continue;
         }
-        let key = (r.package.clone(), r.version.clone(), r.features.clone(), class);
+        let key = (
+            r.package.clone(),
+            r.version.clone(),
+            r.features.clone(),
+            class,
+        );
         let point = by_key.entry(key).or_insert(Point {
             project: m.project.clone(),
             package: r.package.clone(),
@@ -444,11 +478,18 @@ pub(crate) fn links(corpus: &[Measured]) -> Vec<Link> {
     out
 }
 
-/// The heaviest set of records of a build that can run together at `jobs`, MiB.
-pub(crate) fn measured_overlap(build: &[&Measured], closures: &[Vec<usize>], jobs: usize) -> f64 {
+/// The heaviest set of records of a build that can run together at `jobs`: the heaviest of
+/// them and the sum of the others, MiB.
+pub(crate) fn measured_overlap(
+    build: &[&Measured],
+    closures: &[Vec<usize>],
+    jobs: usize,
+) -> (f64, f64) {
     let weights: Vec<u64> = build.iter().map(|m| m.record.anon_kib).collect();
     let comparable = |a: usize, b: usize| closures[a].contains(&b) || closures[b].contains(&a);
-    super::overlap::heaviest_overlap(&weights, &comparable, jobs).0 as f64 / 1024.0
+    let (total, chosen) = super::overlap::heaviest_overlap(&weights, &comparable, jobs);
+    let top = chosen.first().map_or(0, |&i| weights[i]);
+    (top as f64 / 1024.0, (total - top) as f64 / 1024.0)
 }
 
 /// A whole build measured: `builds.tsv`'s line.
@@ -468,7 +509,10 @@ pub(crate) fn load_builds() -> Vec<Build> {
             if f.get(4) != Some(&"0") {
                 return None;
             }
-            let anon = f.get(8).and_then(|v| v.parse().ok()).or_else(|| f.get(7)?.parse().ok())?;
+            let anon = f
+                .get(8)
+                .and_then(|v| v.parse().ok())
+                .or_else(|| f.get(7)?.parse().ok())?;
             Some(Build {
                 project: f[1].to_string(),
                 config: f[2].to_string(),
@@ -587,13 +631,17 @@ pub(crate) fn model_text(corpus: &[Measured], scanned: &[Scanned]) -> String {
         let Some(closures) = closures(&build) else {
             continue;
         };
-        xs.push(vec![1.0, measured_overlap(&build, &closures, measured.jobs)]);
-        ys.push(measured.anon_mib);
+        let (top, rest) = measured_overlap(&build, &closures, measured.jobs);
+        xs.push(vec![1.0, rest]);
+        ys.push(measured.anon_mib - top);
     }
     let w = least_squares(&xs, &ys);
-    let (c, f) = (w.first().copied().unwrap_or(0.0), w.get(1).copied().unwrap_or(1.0));
+    let (c, g) = (
+        w.first().copied().unwrap_or(0.0),
+        w.get(1).copied().unwrap_or(1.0),
+    );
     let working_set = working_set_mib(&whole, &load_limits());
-    text.push_str(&format!("build\t-\t{f:.4}\t{:.1}\n", c + working_set));
+    text.push_str(&format!("build\t-\t{g:.4}\t{:.1}\n", c + working_set));
     let mut scripts: Vec<f64> = corpus
         .iter()
         .filter(|m| m.record.kind == "build-script" && m.record.succeeded())
@@ -607,6 +655,9 @@ pub(crate) fn model_text(corpus: &[Measured], scanned: &[Scanned]) -> String {
 fn the_shipped_model_is_fitted_from_the_corpus() {
     let corpus = load_corpus();
     let scanned = load_scanned();
-    assert!(!scanned.is_empty(), "calibration/corpus/packages.tsv is empty");
+    assert!(
+        !scanned.is_empty(),
+        "calibration/corpus/packages.tsv is empty"
+    );
     check_generated("data/model.tsv", &model_text(&corpus, &scanned));
 }

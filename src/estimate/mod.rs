@@ -7,7 +7,10 @@
 mod calibration;
 pub(crate) mod model;
 pub(crate) mod overlap;
+pub(crate) mod read;
 pub(crate) mod table;
+#[cfg(test)]
+pub(crate) mod tests;
 
 /// The settings classes the table and the models distinguish.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,6 +43,7 @@ impl Class {
     }
 
     /// The name in the data files.
+    #[cfg(test)]
     pub(crate) fn name(self) -> &'static str {
         ["d0", "lt", "d2", "release"][self.index()]
     }
@@ -263,12 +267,45 @@ impl<'g> Estimator<'g> {
 
     /// The estimate with `knobs` in effect.
     pub(crate) fn estimate(&self, knobs: &Knobs) -> Estimate {
+        self.estimate_within(knobs, None, false)
+    }
+
+    /// The index of a package in the graph.
+    pub(crate) fn package_index(&self, name: &str, version: &str) -> Option<usize> {
+        self.graph
+            .packages
+            .iter()
+            .position(|p| p.name == name && p.version == version)
+    }
+
+    /// The estimate of part of the build: with `split = Some(heavy)`, only `heavy` and what it
+    /// depends on (`rest == false`: `cargo build -p heavy`), or everything else (`rest ==
+    /// true`: the build after that one).
+    pub(crate) fn estimate_within(
+        &self,
+        knobs: &Knobs,
+        split: Option<usize>,
+        rest: bool,
+    ) -> Estimate {
+        let included = |i: usize| match split {
+            None => true,
+            Some(heavy) => (i == heavy || self.graph.depends_on(heavy, i)) != rest,
+        };
         let mut assumptions = Vec::new();
         let compile: Vec<f64> = (0..self.units.len())
-            .map(|i| self.compile_mib(i, knobs).0)
+            .map(|i| {
+                if included(i) {
+                    self.compile_mib(i, knobs).0
+                } else {
+                    0.0
+                }
+            })
             .collect();
         let links: Vec<Option<f64>> = (0..self.units.len())
-            .map(|i| self.link_mib(i, knobs, &compile, &mut assumptions))
+            .map(|i| {
+                self.link_mib(i, knobs, &compile, &mut assumptions)
+                    .filter(|_| included(i))
+            })
             .collect();
         // A linking root compiles its own crate and then links: one rustc, the larger of both.
         let weights: Vec<u64> = compile
@@ -278,11 +315,22 @@ impl<'g> Estimator<'g> {
             .collect();
         let comparable = |a: usize, b: usize| self.graph.comparable(a, b);
         let jobs = knobs.jobs.max(1) as usize;
-        let (total, chosen) = overlap::heaviest_overlap(&weights, &comparable, jobs);
+        let need = |weights: &[u64]| -> (u64, Vec<usize>) {
+            let (_, chosen) = overlap::heaviest_overlap(weights, &comparable, jobs);
+            let top = chosen.first().map_or(0, |&i| weights[i]) as f64 / 1024.0;
+            let rest = chosen.iter().skip(1).map(|&i| weights[i]).sum::<u64>() as f64 / 1024.0;
+            let mib = self.model.need_mib(top, rest).max(0.0);
+            ((mib * MIB as f64) as u64, chosen)
+        };
+        let (peak, chosen) = need(&weights);
         let compile_only: Vec<u64> = compile.iter().map(|c| (c * 1024.0) as u64).collect();
-        let (compile_total, _) = overlap::heaviest_overlap(&compile_only, &comparable, jobs);
+        let (compile_need, _) = need(&compile_only);
         let link_max = links.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
-        let need = |kib: f64| (self.model.need_mib(kib / 1024.0).max(0.0) * MIB as f64) as u64;
+        let link_need = if link_max > 0.0 {
+            ((self.model.need_mib(link_max, 0.0).max(0.0)) * MIB as f64) as u64
+        } else {
+            0
+        };
         let peak_at = |i: usize| -> CratePeak {
             let p = &self.graph.packages[i];
             let (mib, source) = self.compile_mib(i, knobs);
@@ -291,7 +339,8 @@ impl<'g> Estimator<'g> {
                 name: p.name.clone(),
                 version: p.version.clone(),
                 peak: (link.unwrap_or(mib) * MIB as f64) as u64,
-                source: if link.is_some() && self.units[i].link_measured.iter().all(Option::is_none) {
+                source: if link.is_some() && self.units[i].link_measured.iter().all(Option::is_none)
+                {
                     PeakSource::Model
                 } else {
                     source
@@ -299,25 +348,21 @@ impl<'g> Estimator<'g> {
                 link: link.is_some(),
             }
         };
-        let mut order: Vec<usize> = (0..weights.len()).collect();
+        let mut order: Vec<usize> = (0..weights.len()).filter(|&i| included(i)).collect();
         order.sort_by(|&a, &b| weights[b].cmp(&weights[a]));
         let together: Vec<CratePeak> = chosen.iter().map(|&i| peak_at(i)).collect();
         Estimate {
-            peak: need(total as f64),
+            peak,
             phase: if together.iter().any(|c| c.link) {
                 Phase::Link
             } else {
                 Phase::Compile
             },
-            compile: need(compile_total as f64),
-            link: if link_max > 0.0 {
-                need(link_max * 1024.0)
-            } else {
-                0
-            },
+            compile: compile_need,
+            link: link_need,
             together,
             heaviest: order.iter().take(HEAVIEST).map(|&i| peak_at(i)).collect(),
-            crates: self.units.len(),
+            crates: (0..self.units.len()).filter(|&i| included(i)).count(),
             assumptions,
         }
     }

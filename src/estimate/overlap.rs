@@ -106,8 +106,14 @@ mod tests {
         let comparable = |a: usize, b: usize| deps[a][b] || deps[b][a];
         let weights = [2000, 900, 100, 300];
         assert_eq!(heaviest_overlap(&weights, &comparable, 1), (2000, vec![0]));
-        assert_eq!(heaviest_overlap(&weights, &comparable, 2), (2300, vec![0, 3]));
-        assert_eq!(heaviest_overlap(&weights, &comparable, 8), (2300, vec![0, 3]));
+        assert_eq!(
+            heaviest_overlap(&weights, &comparable, 2),
+            (2300, vec![0, 3])
+        );
+        assert_eq!(
+            heaviest_overlap(&weights, &comparable, 8),
+            (2300, vec![0, 3])
+        );
     }
 
     #[test]
@@ -116,8 +122,14 @@ mod tests {
         let deps = closure(4, &[(0, 1), (0, 2), (0, 3)]);
         let comparable = |a: usize, b: usize| deps[a][b] || deps[b][a];
         let weights = [1000, 800, 700, 10];
-        assert_eq!(heaviest_overlap(&weights, &comparable, 2), (1500, vec![1, 2]));
-        assert_eq!(heaviest_overlap(&weights, &comparable, 3), (1510, vec![1, 2, 3]));
+        assert_eq!(
+            heaviest_overlap(&weights, &comparable, 2),
+            (1500, vec![1, 2])
+        );
+        assert_eq!(
+            heaviest_overlap(&weights, &comparable, 3),
+            (1510, vec![1, 2, 3])
+        );
         assert_eq!(heaviest_overlap(&[], &comparable, 2), (0, vec![]));
     }
 
@@ -125,7 +137,7 @@ mod tests {
     fn a_long_chain_of_heavy_crates_is_filled_from_the_light_ones() {
         // 50 heavy crates in one chain (none can overlap another), and two light loners.
         let n = 52;
-        let mut edges: Vec<(usize, usize)> = (0..49).map(|i| (i, i + 1)).collect();
+        let edges: Vec<(usize, usize)> = (0..49).map(|i| (i, i + 1)).collect();
         let deps = closure(n, &edges);
         let comparable = |a: usize, b: usize| a < 50 && b < 50 || deps[a][b] || deps[b][a];
         let mut weights: Vec<u64> = (0..50).map(|i| 1000 - i as u64).collect();

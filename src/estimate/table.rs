@@ -110,7 +110,12 @@ pub(crate) fn lookup(
         .collect();
     let candidates = if exact.is_empty() { matching } else { exact };
     let i = class.index();
-    let with_cell = || candidates.iter().copied().filter(|r| r.peak_mib[i].is_some());
+    let with_cell = || {
+        candidates
+            .iter()
+            .copied()
+            .filter(|r| r.peak_mib[i].is_some())
+    };
     let by_features = |r: &&Row<'_>| match (&r.features, features) {
         (None, _) => 1.0,
         (Some(measured), Some(wanted)) => similarity(measured, wanted),
@@ -157,7 +162,10 @@ mod tests {
     fn rows_parse_and_bad_lines_are_skipped() {
         let rows = rows(TABLE);
         assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0].peak_mib, [Some(296), Some(296), Some(297), Some(310)]);
+        assert_eq!(
+            rows[0].peak_mib,
+            [Some(296), Some(296), Some(297), Some(310)]
+        );
         assert_eq!(rows[1].out_kib, [None; 4]);
         assert_eq!(rows[2].features.as_ref().unwrap().len(), 3);
     }

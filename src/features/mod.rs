@@ -173,6 +173,9 @@ pub struct FeatureReport {
     /// Whether rules were set but this crate was built without its `feature-check` feature, so
     /// nothing checked them (`problem` says so; deny mode fails on it).
     pub not_compiled: bool,
+    /// The features cargo resolved for each package, when `cargo tree` ran (not from the
+    /// cache): the estimate uses them to pick among a crate's measurements.
+    pub(crate) resolved: Option<Vec<(String, Vec<String>)>>,
 }
 
 #[cfg(all(test, feature = "feature-check"))]

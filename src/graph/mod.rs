@@ -124,6 +124,19 @@ impl Graph {
         a == b || self.depends_on(a, b) || self.depends_on(b, a)
     }
 
+    /// A graph of these packages (their `deps` are indices into the list) with these roots:
+    /// for tests of what is computed from a graph, without a workspace on disk.
+    #[cfg(test)]
+    pub(crate) fn from_packages(packages: Vec<Package>, roots: Vec<usize>) -> Graph {
+        let deps: Vec<Vec<usize>> = packages.iter().map(|p| p.deps.clone()).collect();
+        Graph {
+            reach: Reach::new(&deps),
+            packages,
+            roots,
+            problems: Vec::new(),
+        }
+    }
+
     /// The index of the package named `name` (the first version, if several are reached).
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
         self.packages.iter().position(|p| p.name == name)

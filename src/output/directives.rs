@@ -143,6 +143,7 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
         .files_read
         .iter()
         .chain(&report.features.files)
+        .chain(&report.graph_files)
     {
         if !files.contains(&file) {
             files.push(file);
@@ -183,18 +184,12 @@ mod tests {
 #[cfg(test)]
 mod report_tests {
     use super::*;
-    use crate::env::Env;
     use crate::Config;
     use std::path::Path;
 
     fn report(memory: &str, policy: Policy, verbose: bool) -> Report {
-        let env = Env::from_pairs(&[
-            ("OUT_DIR", "/t/target/debug/build/app-1/out"),
-            ("NUM_JOBS", "2"),
-            ("TARGET", "x86_64-unknown-linux-gnu"),
-            ("DEBUG", "true"),
-            ("LOWMEM_BUILD_MEMORY", memory),
-        ]);
+        let env =
+            crate::estimate::tests::polars_build_script_env(&[("LOWMEM_BUILD_MEMORY", memory)]);
         let mut config = Config::new();
         config
             .policy(policy)

@@ -60,7 +60,10 @@ fn children(root: &SystemRoot, pid: u32) -> Vec<u32> {
     let mut found = Vec::new();
     for task in tasks.flatten() {
         if let Ok(list) = super::fs::read_small(&task.path().join("children")) {
-            found.extend(list.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            found.extend(
+                list.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
         }
     }
     found
@@ -106,6 +109,9 @@ mod tests {
         assert_eq!(this_build(&fixture("no-such-tree")), None);
         // The machine fixtures have a /proc/self without a cargo parent.
         let machines = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/machines");
-        assert_eq!(this_build(&SystemRoot::new(machines.join("v2-nested"))), None);
+        assert_eq!(
+            this_build(&SystemRoot::new(machines.join("v2-nested"))),
+            None
+        );
     }
 }

@@ -105,7 +105,11 @@ pub(crate) fn probe_procfs(root: &SystemRoot) -> MemorySnapshot {
     let available = info.available_or_estimate();
     let (mut budget, mut bounded_by) = match available {
         Some((bytes, estimated)) => (
-            Some(bytes.saturating_add(own).min(info.total.unwrap_or(u64::MAX))),
+            Some(
+                bytes
+                    .saturating_add(own)
+                    .min(info.total.unwrap_or(u64::MAX)),
+            ),
             if estimated {
                 BudgetSource::AvailableEstimate
             } else {
@@ -315,10 +319,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("lowmem-probe-build-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         copy_tree(&fixtures().join("v1-bind-mount"), &root);
-        copy_tree(
-            &fixtures().join("../builds/cargo-running"),
-            &root,
-        );
+        copy_tree(&fixtures().join("../builds/cargo-running"), &root);
         let got = probe_procfs(&SystemRoot::new(&root));
         let own = (5900 + 85448 + 140) * 1024;
         assert_eq!(got.this_build.as_ref().map(|b| b.anon), Some(own));

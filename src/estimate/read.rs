@@ -1,0 +1,152 @@
+//! The shell around the estimate: finds the build's workspace, platform, target directory and
+//! store, and reads the graph. Everything it cannot find is a note, never an error.
+
+use crate::env::Env;
+use crate::graph::{self, CfgSet, Graph, Inputs, Root};
+use crate::process;
+use crate::settings::{discover, BuildSettings};
+use crate::store::{self, Record};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// How long `rustc --print cfg` may take (only outside a build script, or when cross-compiling).
+const PRINT_CFG_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the estimate reads about this build.
+#[derive(Debug)]
+pub(crate) struct BuildInputs {
+    /// The packages it compiles.
+    pub(crate) graph: Graph,
+    /// What was measured here before (the store in the target directory).
+    pub(crate) store: Vec<Record>,
+    /// The files read that decide the graph, for `rerun-if-changed` (Cargo.lock).
+    pub(crate) files: Vec<PathBuf>,
+}
+
+/// Reads the graph of the package at `manifest_dir` (or `CARGO_MANIFEST_DIR`), built for
+/// `settings.target`. `Err` says in one line why there is no graph to estimate.
+pub(crate) fn read(
+    env: &Env,
+    settings: &BuildSettings,
+    manifest_path: Option<&Path>,
+) -> Result<BuildInputs, String> {
+    let manifest_dir = manifest_path
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .or_else(|| settings.manifest_dir.clone())
+        .ok_or("no package to estimate: not in a build script and no manifest path given")?;
+    let target_dir = target_dir(env, settings, &manifest_dir);
+    let cargo_home = env.cargo_home();
+    let in_cargo_home = cargo_home
+        .as_deref()
+        .is_some_and(|home| manifest_dir.starts_with(home));
+    // In a registry or git dependency's build script, its own directory is no workspace: the
+    // build's workspace is where the target directory is (cargo's default layout).
+    let (workspace, root) = match (in_cargo_home, env.text("CARGO_PKG_NAME"), &target_dir) {
+        (true, Some(name), Some(target)) => (
+            target.parent().map(Path::to_path_buf).unwrap_or_default(),
+            Root::Name(name.to_string()),
+        ),
+        _ => {
+            let mut log = discover::Log::default();
+            let root_manifest = discover::workspace_manifest(&manifest_dir, &mut log)
+                .map_or_else(|| manifest_dir.join("Cargo.toml"), |m| m.path);
+            (
+                root_manifest
+                    .parent()
+                    .map_or_else(|| manifest_dir.clone(), Path::to_path_buf),
+                Root::Dir(manifest_dir.clone()),
+            )
+        }
+    };
+    let lockfile = workspace.join("Cargo.lock");
+    if !lockfile.is_file() {
+        return Err(format!(
+            "no Cargo.lock in {}: the build's graph is unknown (cargo writes it on the first build, or run `cargo generate-lockfile`)",
+            workspace.display()
+        ));
+    }
+    let (target, host) = platforms(env, settings)?;
+    let cache_dir = target_dir.as_ref().map(|t| t.join("lowmem"));
+    let graph = graph::read(&Inputs {
+        workspace: &workspace,
+        roots: &[root],
+        target: &target,
+        host: &host,
+        dev_deps: false,
+        cargo_home: cargo_home.as_deref(),
+        cache_dir: cache_dir.as_deref(),
+    });
+    let store = target_dir
+        .as_ref()
+        .map(|t| store::read(&store::path_in(t)))
+        .unwrap_or_default();
+    Ok(BuildInputs {
+        graph,
+        store,
+        files: vec![lockfile],
+    })
+}
+
+/// The target directory: `CARGO_TARGET_DIR`, else above `OUT_DIR`
+/// (`<target>/[<triple>/]<profile>/build/<pkg>-<hash>/out`), else `<workspace>/target`.
+fn target_dir(env: &Env, settings: &BuildSettings, manifest_dir: &Path) -> Option<PathBuf> {
+    if let Some(dir) = env.text("CARGO_TARGET_DIR") {
+        return Some(manifest_dir.join(dir));
+    }
+    if let Some(out) = env.text("OUT_DIR") {
+        let profile_dir = Path::new(out).ancestors().nth(3)?;
+        let above = profile_dir.parent()?;
+        let triple = above
+            .file_name()
+            .is_some_and(|n| n == settings.target.as_str());
+        return if triple {
+            above.parent().map(Path::to_path_buf)
+        } else {
+            Some(above.to_path_buf())
+        };
+    }
+    let mut log = discover::Log::default();
+    let root = discover::workspace_manifest(manifest_dir, &mut log)?;
+    Some(root.path.parent()?.join("target"))
+}
+
+/// The target's and the host's cfg sets: from cargo's `CARGO_CFG_*` in a build script (the
+/// host's from rustc only when cross-compiling), else from `rustc --print cfg`.
+fn platforms(env: &Env, settings: &BuildSettings) -> Result<(CfgSet, CfgSet), String> {
+    let cross = settings.target != settings.host;
+    if settings.in_build_script {
+        let target = CfgSet::from_cargo_env(Some(&settings.target), &env.prefixed("CARGO_CFG_"));
+        let host = if cross {
+            print_cfg(env, &settings.host)?
+        } else {
+            target.clone()
+        };
+        return Ok((target, host));
+    }
+    let host = print_cfg(env, &settings.host)?;
+    let target = if cross {
+        print_cfg(env, &settings.target)?
+    } else {
+        host.clone()
+    };
+    Ok((target, host))
+}
+
+fn print_cfg(env: &Env, triple: &str) -> Result<CfgSet, String> {
+    let rustc = env.text("RUSTC").unwrap_or("rustc");
+    let mut command = Command::new(rustc);
+    command.args(["--print", "cfg"]);
+    if !triple.is_empty() {
+        command.args(["--target", triple]);
+    }
+    let done = process::run(command, PRINT_CFG_TIMEOUT)?;
+    if !done.success {
+        return Err(format!(
+            "`{rustc} --print cfg --target {triple}` failed: {}",
+            done.stderr.lines().next().unwrap_or("").trim()
+        ));
+    }
+    Ok(CfgSet::from_rustc_print(Some(triple), &done.stdout))
+}

@@ -172,14 +172,15 @@ impl Config {
     /// Reads the machine, the settings and the build's graph through `env`, then decides.
     pub(crate) fn assess(&self, env: &Env) -> Report {
         let options = read_options(env);
-        let memory = probe::probe(&SystemRoot::new(&self.system_root));
+        let system = SystemRoot::new(&self.system_root);
+        let memory = probe::probe(&system);
         let settings = read_settings(env, self.profile.as_deref());
         let features = if options.policy.unwrap_or(self.policy) == Policy::Off {
             FeatureReport::default()
         } else {
             features::verify(env, &self.rules, self.manifest_path.as_deref())
         };
-        let inputs = estimate::read::read(env, &settings, self.manifest_path.as_deref());
+        let inputs = estimate::read::read(env, &system, &settings, self.manifest_path.as_deref());
         let (graph, store, graph_files, graph_note) = match inputs {
             Ok(inputs) => (Some(inputs.graph), inputs.store, inputs.files, None),
             Err(why) => (None, Vec::new(), Vec::new(), Some(why)),

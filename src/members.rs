@@ -102,3 +102,24 @@ mod tests {
         );
     }
 }
+
+/// Whether the package at `dir` is a registry, git or vendored source (under `$CARGO_HOME`'s
+/// `registry` or `git`, or marked by cargo's `.cargo-ok` / `.cargo-checksum.json`): its build
+/// script cannot see the workspace that uses it from its own directory.
+pub(crate) fn is_dependency_source(dir: &Path, cargo_home: Option<&Path>) -> bool {
+    let canonical = dir.canonicalize().ok();
+    let dirs = std::iter::once(dir).chain(canonical.as_deref());
+    let under_home = cargo_home.is_some_and(|home| {
+        let homes = [home.canonicalize().ok(), Some(home.to_path_buf())];
+        dirs.clone().any(|d| {
+            homes
+                .iter()
+                .flatten()
+                .any(|h| d.starts_with(h.join("registry")) || d.starts_with(h.join("git")))
+        })
+    });
+    under_home
+        || [".cargo-ok", ".cargo-checksum.json"]
+            .iter()
+            .any(|marker| dir.join(marker).is_file())
+}

@@ -133,7 +133,15 @@ fn peak_place(e: &Estimate) -> String {
 /// The budget's source, and what this build's own processes added back.
 fn describe_budget(memory: &MemorySnapshot) -> String {
     let mut text = describe_source(&memory.bounded_by);
-    if let Some(build) = memory.this_build.as_ref().filter(|b| b.anon > 0) {
+    let measured = matches!(
+        memory.bounded_by,
+        BudgetSource::Available | BudgetSource::AvailableEstimate | BudgetSource::Cgroup(_)
+    );
+    if let Some(build) = memory
+        .this_build
+        .as_ref()
+        .filter(|b| b.anon > 0 && measured)
+    {
         text.push_str(&format!(
             ", plus {} held by this build's cargo and {} processes it started, not counted as taken",
             Bytes(build.anon),

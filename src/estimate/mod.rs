@@ -339,11 +339,12 @@ impl<'g> Estimator<'g> {
                 name: p.name.clone(),
                 version: p.version.clone(),
                 peak: (link.unwrap_or(mib) * MIB as f64) as u64,
-                source: if link.is_some() && self.units[i].link_measured.iter().all(Option::is_none)
-                {
-                    PeakSource::Model
-                } else {
-                    source
+                source: match link {
+                    None => source,
+                    Some(_) if self.units[i].link_measured[link_class(knobs).index()].is_some() => {
+                        PeakSource::Measured
+                    }
+                    Some(_) => PeakSource::Model,
                 },
                 link: link.is_some(),
             }
@@ -407,20 +408,13 @@ impl<'g> Estimator<'g> {
         if !unit.links {
             return None;
         }
-        let mut level = knobs.debuginfo;
-        if knobs.split_debuginfo && level > Debuginfo::LineTablesOnly {
+        if knobs.split_debuginfo && knobs.debuginfo > Debuginfo::LineTablesOnly {
             push_once(
                 assumptions,
                 "split debuginfo: the linker is assumed to handle only line tables",
             );
-            level = Debuginfo::LineTablesOnly;
         }
-        let class = match (knobs.optimised, level) {
-            (true, Debuginfo::None) => Class::Release,
-            (_, Debuginfo::None) => Class::D0,
-            (_, Debuginfo::LineDirectivesOnly | Debuginfo::LineTablesOnly) => Class::LineTables,
-            _ => Class::Full,
-        };
+        let class = link_class(knobs);
         if let Some(measured) = unit.link_measured[class.index()] {
             return Some(measured);
         }
@@ -438,6 +432,21 @@ impl<'g> Estimator<'g> {
             link = link.max(largest * FAT_LTO_LINK_PER_CRATE);
         }
         Some(link)
+    }
+}
+
+/// The class whose figures a link under `knobs` takes (split debuginfo is assumed to leave the
+/// linker only the line tables).
+fn link_class(knobs: &Knobs) -> Class {
+    let mut level = knobs.debuginfo;
+    if knobs.split_debuginfo && level > Debuginfo::LineTablesOnly {
+        level = Debuginfo::LineTablesOnly;
+    }
+    match (knobs.optimised, level) {
+        (true, Debuginfo::None) => Class::Release,
+        (_, Debuginfo::None) => Class::D0,
+        (_, Debuginfo::LineDirectivesOnly | Debuginfo::LineTablesOnly) => Class::LineTables,
+        _ => Class::Full,
     }
 }
 

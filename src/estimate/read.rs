@@ -3,6 +3,8 @@
 
 use crate::env::Env;
 use crate::graph::{self, CfgSet, Graph, Inputs, Root};
+use crate::members;
+use crate::probe::{build, fs::SystemRoot};
 use crate::process;
 use crate::settings::{discover, BuildSettings};
 use crate::store::{self, Record};
@@ -28,6 +30,7 @@ pub(crate) struct BuildInputs {
 /// `settings.target`. `Err` says in one line why there is no graph to estimate.
 pub(crate) fn read(
     env: &Env,
+    system: &SystemRoot,
     settings: &BuildSettings,
     manifest_path: Option<&Path>,
 ) -> Result<BuildInputs, String> {
@@ -38,16 +41,31 @@ pub(crate) fn read(
         .ok_or("no package to estimate: not in a build script and no manifest path given")?;
     let target_dir = target_dir(env, settings, &manifest_dir);
     let cargo_home = env.cargo_home();
-    let in_cargo_home = cargo_home
-        .as_deref()
-        .is_some_and(|home| manifest_dir.starts_with(home));
-    // In a registry or git dependency's build script, its own directory is no workspace: the
-    // build's workspace is where the target directory is (cargo's default layout).
-    let (workspace, root) = match (in_cargo_home, env.text("CARGO_PKG_NAME"), &target_dir) {
-        (true, Some(name), Some(target)) => (
-            target.parent().map(Path::to_path_buf).unwrap_or_default(),
-            Root::Name(name.to_string()),
-        ),
+    let dependency = settings.in_build_script
+        && manifest_path.is_none()
+        && members::is_dependency_source(&manifest_dir, cargo_home.as_deref());
+    // In a registry, git or vendored dependency's build script, its own directory is no
+    // workspace: the build's workspace is around where cargo was started, else around the
+    // target directory (cargo's default layout).
+    let (workspace, root) = match (dependency, env.text("CARGO_PKG_NAME")) {
+        (true, Some(name)) => {
+            let started = build::cargo_cwd(system);
+            let around = started
+                .iter()
+                .chain(
+                    target_dir
+                        .as_ref()
+                        .and_then(|t| t.parent().map(Path::to_path_buf))
+                        .iter(),
+                )
+                .find_map(|dir| {
+                    dir.ancestors()
+                        .find(|d| d.join("Cargo.lock").is_file())
+                        .map(Path::to_path_buf)
+                })
+                .unwrap_or_default();
+            (around, Root::Name(name.to_string()))
+        }
         _ => {
             let mut log = discover::Log::default();
             let root_manifest = discover::workspace_manifest(&manifest_dir, &mut log)
@@ -78,10 +96,11 @@ pub(crate) fn read(
         cargo_home: cargo_home.as_deref(),
         cache_dir: cache_dir.as_deref(),
     });
-    let store = target_dir
-        .as_ref()
-        .map(|t| store::read(&store::path_in(t)))
-        .unwrap_or_default();
+    let store_path = env
+        .text("LOWMEM_BUILD_STORE")
+        .map(PathBuf::from)
+        .or_else(|| target_dir.as_ref().map(|t| store::path_in(t)));
+    let store = store_path.map(|p| store::read(&p)).unwrap_or_default();
     Ok(BuildInputs {
         graph,
         store,

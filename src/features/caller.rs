@@ -138,22 +138,7 @@ impl Caller {
 /// such a build script, cargo would see the dependency as its own workspace, not the one using
 /// it, and could write a Cargo.lock into its source.
 fn not_local(dir: &Path, env: &Env) -> Option<String> {
-    let cargo_home = env.cargo_home();
-    let canonical = dir.canonicalize().ok();
-    let dirs = std::iter::once(dir).chain(canonical.as_deref());
-    let under_home = cargo_home.is_some_and(|home| {
-        let homes = [home.canonicalize().ok(), Some(home)];
-        dirs.clone().any(|d| {
-            homes
-                .iter()
-                .flatten()
-                .any(|h| d.starts_with(h.join("registry")) || d.starts_with(h.join("git")))
-        })
-    });
-    let marked = [".cargo-ok", ".cargo-checksum.json"]
-        .iter()
-        .any(|marker| dir.join(marker).is_file());
-    (under_home || marked).then(|| {
+    crate::members::is_dependency_source(dir, env.cargo_home().as_deref()).then(|| {
         format!(
             "feature check skipped: {} is a registry, git or vendored package (its build script cannot see the workspace that uses it)",
             dir.display()

@@ -52,6 +52,19 @@ pub(crate) fn this_build(root: &SystemRoot) -> Option<ThisBuild> {
     })
 }
 
+/// Where the cargo running this build script was started (`/proc/<cargo>/cwd`): in a
+/// dependency's build script, the way back to the workspace being built. `None` when the parent
+/// is not cargo or the link cannot be read.
+pub(crate) fn cargo_cwd(root: &SystemRoot) -> Option<std::path::PathBuf> {
+    let own = root.read("/proc/self/status").ok()?;
+    let cargo_pid: u32 = field(&own, "PPid:")?.parse().ok()?;
+    let cargo = root.read(&format!("/proc/{cargo_pid}/status")).ok()?;
+    if field(&cargo, "Name:")? != "cargo" {
+        return None;
+    }
+    std::fs::read_link(root.path(&format!("/proc/{cargo_pid}/cwd"))).ok()
+}
+
 /// The children of every thread of `pid` (cargo starts rustc from several threads).
 fn children(root: &SystemRoot, pid: u32) -> Vec<u32> {
     let Ok(tasks) = std::fs::read_dir(root.path(&format!("/proc/{pid}/task"))) else {

@@ -399,3 +399,67 @@ fn feature_rules_without_the_feature_check_feature_say_how_to_turn_it_on() {
         denied.stderr
     );
 }
+
+/// A typical web service (tokio, axum, serde, clap, regex, tracing: the calibration project
+/// `web`, with its lock file) checks its own graph from its build script: at 2 GiB it is `ok`
+/// and prints nothing. `cargo check` compiles the dependencies' metadata only, to keep the test
+/// short; the build script runs as in a build. Needs the project's sources in the local
+/// registry (`.ci/run` fetches them: `cargo fetch --manifest-path
+/// calibration/projects/web/Cargo.toml`).
+#[test]
+fn a_web_service_graph_is_ok_at_2gib() {
+    let dir = temp_dir("web");
+    let project = repo().join("calibration/projects/web");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    for file in ["Cargo.lock", "src/main.rs"] {
+        std::fs::copy(project.join(file), dir.join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        manifest.replace(
+            "[dependencies]",
+            &format!(
+                "[build-dependencies]\nlowmem_build = {{ path = {:?} }}\n\n[dependencies]",
+                repo().display().to_string()
+            ),
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("build.rs"),
+        "fn main() {\n    lowmem_build::check();\n}\n",
+    )
+    .unwrap();
+    let target = shared_target("web-target");
+    let checked = cargo(
+        &dir,
+        &target,
+        &["check", "-vv", "-j", "2"],
+        &[("LOWMEM_BUILD_MEMORY", "2GiB")],
+    );
+    checked.assert_quiet();
+    // -vv shows the build script's output on stdout.
+    assert!(
+        checked
+            .stdout
+            .contains("] cargo:rustc-env=LOWMEM_BUILD_TIER=ok"),
+        "{}",
+        checked.stdout
+    );
+    // What it estimated, to see that it was this graph: verbose prints the report.
+    let verbose = cargo(
+        &dir,
+        &target,
+        &["check", "-j", "2"],
+        &[
+            ("LOWMEM_BUILD_MEMORY", "2GiB"),
+            ("LOWMEM_BUILD_VERBOSE", "1"),
+        ],
+    );
+    verbose.assert_ok();
+    assert!(verbose.warns("memory is sufficient"), "{}", verbose.stderr);
+    assert!(verbose.warns("heaviest crates"), "{}", verbose.stderr);
+    assert!(verbose.warns("tokio"), "{}", verbose.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -39,6 +39,13 @@ pub(crate) fn read(
         .map(Path::to_path_buf)
         .or_else(|| settings.manifest_dir.clone())
         .ok_or("no package to estimate: not in a build script and no manifest path given")?;
+    let manifest_dir = if manifest_dir.is_relative() {
+        std::env::current_dir()
+            .map_err(|e| format!("cannot resolve {}: {e}", manifest_dir.display()))?
+            .join(manifest_dir)
+    } else {
+        manifest_dir
+    };
     let target_dir = target_dir(env, settings, &manifest_dir);
     let cargo_home = env.cargo_home();
     let dependency = settings.in_build_script

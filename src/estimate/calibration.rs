@@ -227,28 +227,85 @@ pub(crate) struct Scanned {
     pub(crate) project: String,
     pub(crate) package: String,
     pub(crate) version: String,
+    /// How many packages it depends on, transitively.
     pub(crate) deps: usize,
     pub(crate) bytes: u64,
 }
 
-/// `calibration/corpus/packages.tsv`: every package of every calibration project's graph with
-/// the features the size model reads (written by `scan_calibration_graphs`, which needs the
-/// projects' sources in the local cargo registry; the fit itself needs only this file).
-pub(crate) fn load_scanned() -> Vec<Scanned> {
+/// One calibration project's graph as the crate's graph reader saw it.
+pub(crate) struct ScannedGraph {
+    pub(crate) project: String,
+    pub(crate) graph: crate::graph::Graph,
+}
+
+/// `calibration/corpus/packages.tsv`: every package of every calibration project's graph as
+/// the graph reader saw it (written by `scan_calibration_graphs`, which needs the projects'
+/// sources in the local cargo registry; everything else needs only this file). Columns:
+/// project, index, package, version, flags (`r` root, `t` for the target, `h` for the host,
+/// `p` proc-macro, `l` links), .rs bytes of the lib (0 when unknown), dependency indices.
+pub(crate) fn load_graphs() -> Vec<ScannedGraph> {
+    use crate::graph::{Graph, Package, SourceKind, SourceSize};
     let text = std::fs::read_to_string(corpus().join("packages.tsv")).unwrap_or_default();
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            Some(Scanned {
-                project: f.first()?.to_string(),
-                package: f.get(1)?.to_string(),
-                version: f.get(2)?.to_string(),
-                deps: f.get(3)?.parse().ok()?,
-                bytes: f.get(4)?.parse().ok()?,
-            })
+    let mut graphs: Vec<(String, Vec<Package>, Vec<usize>)> = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 7 {
+            continue;
+        }
+        if graphs.last().map_or(true, |g| g.0 != f[0]) {
+            graphs.push((f[0].to_string(), Vec::new(), Vec::new()));
+        }
+        let (_, packages, roots) = graphs.last_mut().unwrap();
+        let flags = f[4];
+        let bytes: u64 = f[5].parse().unwrap_or(0);
+        if flags.contains('r') {
+            roots.push(packages.len());
+        }
+        packages.push(Package {
+            name: f[2].to_string(),
+            version: f[3].to_string(),
+            source: SourceKind::Registry,
+            dir: None,
+            crate_name: f[2].replace('-', "_"),
+            proc_macro: flags.contains('p'),
+            has_build_script: false,
+            links: flags.contains('l'),
+            for_host: flags.contains('h'),
+            for_target: flags.contains('t'),
+            optional_only: false,
+            deps: f[6].split(',').filter_map(|d| d.parse().ok()).collect(),
+            size: (bytes > 0).then_some(SourceSize {
+                bytes,
+                files: 0,
+                root_bytes: 0,
+            }),
+        });
+    }
+    graphs
+        .into_iter()
+        .map(|(project, packages, roots)| ScannedGraph {
+            project,
+            graph: Graph::from_packages(packages, roots),
         })
         .collect()
+}
+
+/// Every package of the scanned graphs with its size features, for the size model.
+pub(crate) fn load_scanned() -> Vec<Scanned> {
+    let mut out = Vec::new();
+    for g in load_graphs() {
+        let n = g.graph.packages.len();
+        for (i, p) in g.graph.packages.iter().enumerate() {
+            out.push(Scanned {
+                project: g.project.clone(),
+                package: p.name.clone(),
+                version: p.version.clone(),
+                deps: (0..n).filter(|&j| g.graph.depends_on(i, j)).count(),
+                bytes: p.size.map_or(0, |s| s.bytes),
+            });
+        }
+    }
+    out
 }
 
 /// Reads each calibration project's graph with the crate's own graph reader and writes
@@ -275,7 +332,7 @@ fn scan_calibration_graphs() {
         .map(str::trim);
     let platform = CfgSet::from_rustc_print(host, &String::from_utf8_lossy(&cfg.stdout));
     let mut out = String::from(
-        "# package facts of each calibration project's graph, as lowmem_build reads it: project, package, version, dependencies (transitive), .rs bytes of the lib\n",
+        "# each calibration project's graph as lowmem_build reads it: project, index, package, version, flags (r root, t target, h host, p proc-macro, l links), .rs bytes of the lib, dependency indices\n",
     );
     let mut projects: Vec<PathBuf> = std::fs::read_dir(repo().join("calibration/projects"))
         .unwrap()
@@ -296,13 +353,26 @@ fn scan_calibration_graphs() {
             cache_dir: None,
         });
         assert!(g.problems.is_empty(), "{name}: {:?}", g.problems);
-        let n = g.packages.len();
         for (i, p) in g.packages.iter().enumerate() {
-            let deps = (0..n).filter(|&j| g.depends_on(i, j)).count();
-            let bytes = p.size.map_or(0, |s| s.bytes);
+            let mut flags = String::new();
+            for (on, flag) in [
+                (g.roots.contains(&i), 'r'),
+                (p.for_target, 't'),
+                (p.for_host, 'h'),
+                (p.proc_macro, 'p'),
+                (p.links, 'l'),
+            ] {
+                if on {
+                    flags.push(flag);
+                }
+            }
+            let deps: Vec<String> = p.deps.iter().map(usize::to_string).collect();
             out.push_str(&format!(
-                "{name}\t{}\t{}\t{deps}\t{bytes}\n",
-                p.name, p.version
+                "{name}\t{i}\t{}\t{}\t{flags}\t{}\t{}\n",
+                p.name,
+                p.version,
+                p.size.map_or(0, |s| s.bytes),
+                deps.join(",")
             ));
         }
     }
@@ -321,7 +391,6 @@ pub(crate) fn quantile(errors: &mut [f64], q: f64) -> f64 {
 /// A crate's measured figures with the size features, one per package, version, features and
 /// class (the largest anonymous peak and artifact of its measurements).
 pub(crate) struct Point {
-    pub(crate) project: String,
     pub(crate) package: String,
     pub(crate) class: Class,
     pub(crate) anon_mib: f64,
@@ -353,7 +422,6 @@ pub(crate) fn points(corpus: &[Measured], scanned: &[Scanned]) -> Vec<Point> {
             class,
         );
         let point = by_key.entry(key).or_insert(Point {
-            project: m.project.clone(),
             package: r.package.clone(),
             class,
             anon_mib: 0.0,
@@ -439,8 +507,6 @@ pub(crate) fn closures(build: &[&Measured]) -> Option<Vec<Vec<usize>>> {
 
 /// A link measured: its class, inputs (MiB of the artifacts it linked) and anonymous peak.
 pub(crate) struct Link {
-    pub(crate) project: String,
-    pub(crate) krate: String,
     pub(crate) class: Class,
     pub(crate) inputs_mib: f64,
     pub(crate) anon_mib: f64,
@@ -467,8 +533,6 @@ pub(crate) fn links(corpus: &[Measured]) -> Vec<Link> {
                 .map(|d| d.out_kib)
                 .sum();
             out.push(Link {
-                project: m.project.clone(),
-                krate: r.krate.clone(),
                 class,
                 inputs_mib: inputs_kib as f64 / 1024.0,
                 anon_mib: r.anon_kib as f64 / 1024.0,
@@ -478,18 +542,64 @@ pub(crate) fn links(corpus: &[Measured]) -> Vec<Link> {
     out
 }
 
-/// The heaviest set of records of a build that can run together at `jobs`: the heaviest of
-/// them and the sum of the others, MiB.
-pub(crate) fn measured_overlap(
-    build: &[&Measured],
-    closures: &[Vec<usize>],
+/// A build's records as the overlap model sees them: weights (anonymous peak, KiB) and how
+/// each pair relates, from the dependency hashes and kinds of the records.
+pub(crate) struct Moment {
+    weights: Vec<u64>,
+    relations: Vec<Vec<super::overlap::Relation>>,
     jobs: usize,
-) -> (f64, f64) {
-    let weights: Vec<u64> = build.iter().map(|m| m.record.anon_kib).collect();
-    let comparable = |a: usize, b: usize| closures[a].contains(&b) || closures[b].contains(&a);
-    let (total, chosen) = super::overlap::heaviest_overlap(&weights, &comparable, jobs);
-    let top = chosen.first().map_or(0, |&i| weights[i]);
-    (top as f64 / 1024.0, (total - top) as f64 / 1024.0)
+}
+
+impl Moment {
+    pub(crate) fn of(build: &[&Measured], closures: &[Vec<usize>], jobs: usize) -> Moment {
+        use super::overlap::Relation;
+        let n = build.len();
+        let library = |i: usize| matches!(build[i].record.kind.as_str(), "lib" | "rlib");
+        let index = |hash: &str| build.iter().position(|m| m.record.hash == hash);
+        // Library -> library edges, closed transitively: cargo pipelines those.
+        let direct: Vec<Vec<usize>> = (0..n)
+            .map(|i| {
+                if !library(i) {
+                    return Vec::new();
+                }
+                build[i]
+                    .record
+                    .deps
+                    .split(',')
+                    .filter_map(index)
+                    .filter(|&d| library(d))
+                    .collect()
+            })
+            .collect();
+        let pipelined = crate::graph::reach::Reach::new(&direct);
+        let relations = (0..n)
+            .map(|top| {
+                (0..n)
+                    .map(|other| {
+                        if pipelined.get(other, top) {
+                            Relation::Pipelined
+                        } else if closures[top].contains(&other) || closures[other].contains(&top)
+                        {
+                            Relation::Apart
+                        } else {
+                            Relation::Independent
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Moment {
+            weights: build.iter().map(|m| m.record.anon_kib).collect(),
+            relations,
+            jobs,
+        }
+    }
+
+    /// The heaviest moment with these shares, MiB.
+    pub(crate) fn mib(&self, shares: super::overlap::Shares) -> f64 {
+        let relation = |a: usize, b: usize| self.relations[a][b];
+        super::overlap::heaviest_moment(&self.weights, &relation, self.jobs, shares).0 / 1024.0
+    }
 }
 
 /// A whole build measured: `builds.tsv`'s line.
@@ -573,6 +683,55 @@ pub(crate) fn working_set_mib(builds: &[Build], limits: &[Limit]) -> f64 {
     largest
 }
 
+/// Each measured build's moment model and its measured anonymous peak, MiB.
+pub(crate) fn build_moments(corpus: &[Measured], whole: &[Build]) -> Vec<(String, Moment, f64)> {
+    let mut out = Vec::new();
+    for build in builds(corpus) {
+        let (project, config) = (&build[0].project, &build[0].config);
+        let Some(measured) = whole
+            .iter()
+            .find(|b| &b.project == project && &b.config == config)
+        else {
+            continue;
+        };
+        let Some(closures) = closures(&build) else {
+            continue;
+        };
+        out.push((
+            format!("{project} {config}"),
+            Moment::of(&build, &closures, measured.jobs),
+            measured.anon_mib,
+        ));
+    }
+    out
+}
+
+/// The shares (in steps of 0.05) and the constant that make the moments closest to the measured
+/// peaks (least squares of the relative error; the constant is the mean of what is left).
+pub(crate) fn fit_shares(moments: &[(String, Moment, f64)]) -> (super::overlap::Shares, f64) {
+    let steps: Vec<f64> = (0..=20).map(|s| f64::from(s) * 0.05).collect();
+    let mut best = (f64::INFINITY, super::overlap::Shares { pipelined: 0.0, independent: 0.0 }, 0.0);
+    for &pipelined in &steps {
+        for &independent in &steps {
+            let shares = super::overlap::Shares {
+                pipelined,
+                independent,
+            };
+            let predicted: Vec<(f64, f64)> =
+                moments.iter().map(|(_, m, measured)| (m.mib(shares), *measured)).collect();
+            let c = predicted.iter().map(|(p, m)| m - p).sum::<f64>() / predicted.len().max(1) as f64;
+            let error: f64 = predicted
+                .iter()
+                .map(|(p, m)| ((p + c - m) / m).powi(2))
+                .sum();
+            if error < best.0 {
+                best = (error, shares, c);
+            }
+        }
+    }
+    (best.1, best.2)
+}
+
 /// The text of `data/model.tsv` from the corpus, with the fits' in-sample errors as comments.
 pub(crate) fn model_text(corpus: &[Measured], scanned: &[Scanned]) -> String {
     let points = points(corpus, scanned);
@@ -618,30 +777,15 @@ pub(crate) fn model_text(corpus: &[Measured], scanned: &[Scanned]) -> String {
         ));
     }
     let whole = load_builds();
-    let mut xs = Vec::new();
-    let mut ys = Vec::new();
-    for build in builds(corpus) {
-        let (project, config) = (&build[0].project, &build[0].config);
-        let Some(measured) = whole
-            .iter()
-            .find(|b| &b.project == project && &b.config == config)
-        else {
-            continue;
-        };
-        let Some(closures) = closures(&build) else {
-            continue;
-        };
-        let (top, rest) = measured_overlap(&build, &closures, measured.jobs);
-        xs.push(vec![1.0, rest]);
-        ys.push(measured.anon_mib - top);
-    }
-    let w = least_squares(&xs, &ys);
-    let (c, g) = (
-        w.first().copied().unwrap_or(0.0),
-        w.get(1).copied().unwrap_or(1.0),
-    );
+    let moments = build_moments(corpus, &whole);
+    let (shares, c) = fit_shares(&moments);
     let working_set = working_set_mib(&whole, &load_limits());
-    text.push_str(&format!("build\t-\t{g:.4}\t{:.1}\n", c + working_set));
+    text.push_str(&format!(
+        "build\t-\t{:.2}\t{:.2}\t{:.1}\n",
+        shares.pipelined,
+        shares.independent,
+        c + working_set
+    ));
     let mut scripts: Vec<f64> = corpus
         .iter()
         .filter(|m| m.record.kind == "build-script" && m.record.succeeded())
@@ -660,4 +804,166 @@ fn the_shipped_model_is_fitted_from_the_corpus() {
         "calibration/corpus/packages.tsv is empty"
     );
     check_generated("data/model.tsv", &model_text(&corpus, &scanned));
+}
+
+/// The settings of a calibration config, as the estimate reads them.
+pub(crate) fn knobs_of(config: &str, jobs: usize) -> Option<super::Knobs> {
+    use crate::settings::{Debuginfo, Lto};
+    let (debuginfo, optimised) = match config {
+        "dev-d0" => (Debuginfo::None, false),
+        "dev-lt" => (Debuginfo::LineTablesOnly, false),
+        "dev-d2" => (Debuginfo::Full, false),
+        "release" => (Debuginfo::None, true),
+        _ => return None,
+    };
+    Some(super::Knobs {
+        jobs: jobs as u32,
+        debuginfo,
+        codegen_units: if optimised { 16 } else { 256 },
+        lto: Lto::Off,
+        optimised,
+        split_debuginfo: false,
+    })
+}
+
+/// Relative error of `estimate` against `measured`.
+fn off(estimate: f64, measured: f64) -> f64 {
+    (estimate - measured) / measured
+}
+
+fn percent(x: f64) -> String {
+    format!("{:+.0}%", x * 100.0)
+}
+
+/// The README's tables, from the corpus and the shipped data: the size model's error on crates
+/// over 100 MiB, and each measured build's estimate next to what it needed.
+pub(crate) fn report_text(corpus: &[Measured], table: &str, model: &str) -> String {
+    let scanned = load_scanned();
+    let points = points(corpus, &scanned);
+    let mut text = String::from(
+        "| settings | crates over 100 MiB | median error, fitted on all | 90th percentile | median error, 5-fold cross-validated | 90th percentile |\n|---|---|---|---|---|---|\n",
+    );
+    for class in Class::ALL {
+        let of_class: Vec<&Point> = points.iter().filter(|p| p.class == class).collect();
+        let w = fit_log(&of_class, |p| p.anon_mib);
+        let big: Vec<&&Point> = of_class.iter().filter(|p| p.anon_mib > 100.0).collect();
+        let mut fitted: Vec<f64> = big
+            .iter()
+            .map(|p| off(predict_log(w, p), p.anon_mib).abs())
+            .collect();
+        let fold = |p: &Point| p.package.bytes().map(usize::from).sum::<usize>() % 5;
+        let mut crossed: Vec<f64> = big
+            .iter()
+            .map(|p| {
+                let train: Vec<&Point> = of_class
+                    .iter()
+                    .copied()
+                    .filter(|q| fold(q) != fold(p))
+                    .collect();
+                off(predict_log(fit_log(&train, |q| q.anon_mib), p), p.anon_mib).abs()
+            })
+            .collect();
+        let name = match class {
+            Class::D0 => "dev, debug 0",
+            Class::LineTables => "dev, line-tables-only",
+            Class::Full => "dev, debug 2",
+            Class::Release => "release (opt 3, debug 0)",
+        };
+        text.push_str(&format!(
+            "| {name} | {} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |\n",
+            big.len(),
+            quantile(&mut fitted, 0.5) * 100.0,
+            quantile(&mut fitted, 0.9) * 100.0,
+            quantile(&mut crossed, 0.5) * 100.0,
+            quantile(&mut crossed, 0.9) * 100.0,
+        ));
+    }
+    text.push('\n');
+    text.push_str(
+        "| project | settings | crates | estimate | measured anonymous peak | off by | memory-cgroup limits tried | estimate without the table | off by |\n|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let graphs = load_graphs();
+    let limits = load_limits();
+    for build in load_builds() {
+        let Some(g) = graphs.iter().find(|g| g.project == build.project) else {
+            continue;
+        };
+        let Some(knobs) = knobs_of(&build.config, build.jobs) else {
+            continue;
+        };
+        let mib = |table_text: &str| {
+            let e = super::Estimator::with(&g.graph, &[], None, table_text, model);
+            e.estimate(&knobs).peak as f64 / crate::size::MIB as f64
+        };
+        let (with_table, without) = (mib(table), mib(""));
+        let mut tried: Vec<String> = limits
+            .iter()
+            .filter(|l| l.project == build.project && l.config == build.config)
+            .map(|l| {
+                format!(
+                    "{} MiB {}",
+                    l.limit_mib,
+                    if l.passed { "passed" } else { "OOM" }
+                )
+            })
+            .collect();
+        tried.dedup();
+        text.push_str(&format!(
+            "| {} | {} (-j{}) | {} | {:.0} MiB | {:.0} MiB | {} | {} | {:.0} MiB | {} |\n",
+            build.project,
+            build.config,
+            build.jobs,
+            g.graph.packages.len(),
+            with_table,
+            build.anon_mib,
+            percent(off(with_table, build.anon_mib)),
+            if tried.is_empty() {
+                "-".to_string()
+            } else {
+                tried.join(", ")
+            },
+            without,
+            percent(off(without, build.anon_mib)),
+        ));
+    }
+    text
+}
+
+/// The README's calibration tables are what the corpus and the shipped data give.
+#[test]
+fn the_readme_tables_are_the_corpus_report() {
+    let corpus = load_corpus();
+    // From the texts the corpus gives (the tests above check that data/ holds them).
+    let table = table_text(&corpus);
+    let model = model_text(&corpus, &load_scanned());
+    let report = report_text(&corpus, &table, &model);
+    let readme_path = repo().join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (begin, end) = ("<!-- calibration:begin -->\n", "<!-- calibration:end -->");
+    let (Some(start), Some(stop)) = (readme.find(begin), readme.find(end)) else {
+        panic!("README.md lacks the {begin:?} ... {end:?} markers");
+    };
+    let current = &readme[start + begin.len()..stop];
+    if std::env::var_os("LOWMEM_BUILD_REGENERATE").is_some_and(|v| v == "1") {
+        let updated = format!("{}{report}{}", &readme[..start + begin.len()], &readme[stop..]);
+        std::fs::write(&readme_path, updated).unwrap();
+        return;
+    }
+    assert!(
+        current == report,
+        "README.md's calibration tables are not what the corpus gives; run `LOWMEM_BUILD_REGENERATE=1 cargo test --lib calibration`:\n{report}"
+    );
+}
+#[test]
+#[ignore]
+fn debug_estimates() {
+    for g in load_graphs() {
+        for config in ["dev-d2"] {
+            let knobs = knobs_of(config, 2).unwrap();
+            let e = super::Estimator::with(&g.graph, &[], None, super::table::SHIPPED, super::model::SHIPPED);
+            let est = e.estimate(&knobs);
+            println!("{} {config}: {:.0} MiB together {:?}", g.project, est.peak as f64 / 1048576.0, est.together.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+            println!("   heaviest {:?}", est.heaviest.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+        }
+    }
 }

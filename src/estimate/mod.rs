@@ -55,6 +55,7 @@ impl Class {
 mod knobs;
 pub(crate) use knobs::{codegen_factor, Knobs};
 
+use crate::graph::reach::Reach;
 use crate::graph::Graph;
 use crate::settings::{Debuginfo, Lto};
 use crate::size::MIB;
@@ -172,6 +173,8 @@ pub(crate) struct Estimator<'g> {
     graph: &'g Graph,
     units: Vec<Unit>,
     model: model::Model,
+    /// Which packages depend on which through libraries only (cargo pipelines those).
+    pipelined: Reach,
 }
 
 /// The features cargo resolved for a package, when the feature check ran.
@@ -258,10 +261,44 @@ impl<'g> Estimator<'g> {
                 }
             })
             .collect();
+        // An edge is pipelined when both ends are libraries on the same side (a build
+        // dependency, a proc-macro or a linking root needs its dependencies' full artifacts).
+        let library = |i: usize| {
+            let p = &graph.packages[i];
+            !p.proc_macro && !(p.links && graph.roots.contains(&i))
+        };
+        let pipelined_deps: Vec<Vec<usize>> = (0..n)
+            .map(|i| {
+                let p = &graph.packages[i];
+                if !library(i) {
+                    return Vec::new();
+                }
+                p.deps
+                    .iter()
+                    .copied()
+                    .filter(|&d| {
+                        let dep = &graph.packages[d];
+                        library(d) && dep.for_target == p.for_target && dep.for_host == p.for_host
+                    })
+                    .collect()
+            })
+            .collect();
         Estimator {
             graph,
             units,
             model,
+            pipelined: Reach::new(&pipelined_deps),
+        }
+    }
+
+    /// How `other` relates to `top` at `top`'s peak.
+    fn relation(&self, top: usize, other: usize) -> overlap::Relation {
+        if self.pipelined.get(other, top) {
+            overlap::Relation::Pipelined
+        } else if self.graph.comparable(top, other) {
+            overlap::Relation::Apart
+        } else {
+            overlap::Relation::Independent
         }
     }
 
@@ -313,13 +350,12 @@ impl<'g> Estimator<'g> {
             .zip(&links)
             .map(|(c, l)| (c.max(l.unwrap_or(0.0)) * 1024.0) as u64)
             .collect();
-        let comparable = |a: usize, b: usize| self.graph.comparable(a, b);
+        let relation = |a: usize, b: usize| self.relation(a, b);
         let jobs = knobs.jobs.max(1) as usize;
+        let shares = self.model.shares();
         let need = |weights: &[u64]| -> (u64, Vec<usize>) {
-            let (_, chosen) = overlap::heaviest_overlap(weights, &comparable, jobs);
-            let top = chosen.first().map_or(0, |&i| weights[i]) as f64 / 1024.0;
-            let rest = chosen.iter().skip(1).map(|&i| weights[i]).sum::<u64>() as f64 / 1024.0;
-            let mib = self.model.need_mib(top, rest).max(0.0);
+            let (kib, chosen) = overlap::heaviest_moment(weights, &relation, jobs, shares);
+            let mib = self.model.need_mib(kib / 1024.0).max(0.0);
             ((mib * MIB as f64) as u64, chosen)
         };
         let (peak, chosen) = need(&weights);
@@ -327,7 +363,7 @@ impl<'g> Estimator<'g> {
         let (compile_need, _) = need(&compile_only);
         let link_max = links.iter().flatten().fold(0.0f64, |a, &b| a.max(b));
         let link_need = if link_max > 0.0 {
-            ((self.model.need_mib(link_max, 0.0).max(0.0)) * MIB as f64) as u64
+            ((self.model.need_mib(link_max).max(0.0)) * MIB as f64) as u64
         } else {
             0
         };

@@ -7,9 +7,10 @@
 //! - `crate <class> a b c`: ln(anonymous peak, MiB) = a + b·ln(.rs bytes) + c·ln(1 + dependencies)
 //! - `out <class> a b c`: ln(artifact, KiB) = a + b·ln(.rs bytes) + c·ln(1 + dependencies)
 //! - `link <class> a b`: a link's anonymous peak, MiB = a + b·(its inputs, MiB)
-//! - `build - g c`: the build's need, MiB = the heaviest crate of the heaviest set that can
-//!   compile together + g·(the others of that set) + c (peaks of crates running at the same time
-//!   seldom coincide: g is how much of the others shows at the build's peak)
+//! - `build - p i c`: the build's need, MiB = the heaviest moment (see `overlap.rs`: the crate at
+//!   its peak, plus `p` of each library dependent cargo pipelines beside it and `i` of each
+//!   independent crate, as many as the jobs allow) + c (cargo, and the file-backed working set
+//!   the kernel cannot drop)
 //! - `script - peak`: compiling and linking one build script, MiB
 //!
 //! `<class>` is `d0`, `lt`, `d2` or `release`, as in the table.
@@ -25,8 +26,8 @@ pub(crate) struct Model {
     pub(crate) krate: [[f64; 3]; 4],
     pub(crate) out: [[f64; 3]; 4],
     pub(crate) link: [[f64; 2]; 4],
-    /// `g` and `c` of the build's need.
-    pub(crate) build: [f64; 2],
+    /// `p`, `i` and `c` of the build's need.
+    pub(crate) build: [f64; 3],
     /// A build script's peak, MiB.
     pub(crate) script_mib: f64,
 }
@@ -35,7 +36,7 @@ impl Model {
     /// Reads the model text; lines it does not know are skipped.
     pub(crate) fn parse(text: &str) -> Model {
         let mut model = Model {
-            build: [1.0, 0.0],
+            build: [1.0, 1.0, 0.0],
             ..Model::default()
         };
         for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -49,7 +50,7 @@ impl Model {
                 ("crate", Some(i), &[a, b, c]) => model.krate[i] = [a, b, c],
                 ("out", Some(i), &[a, b, c]) => model.out[i] = [a, b, c],
                 ("link", Some(i), &[a, b]) => model.link[i] = [a, b],
-                ("build", None, &[f, c]) => model.build = [f, c],
+                ("build", None, &[p, i, c]) => model.build = [p, i, c],
                 ("script", None, &[peak]) => model.script_mib = peak,
                 _ => {}
             }
@@ -73,10 +74,17 @@ impl Model {
         a + b * inputs_mib
     }
 
-    /// The build's need, MiB, from the heaviest crates compiling together: the heaviest of them
-    /// (`top`) and the sum of the others (`rest`).
-    pub(crate) fn need_mib(&self, top: f64, rest: f64) -> f64 {
-        top + self.build[0] * rest + self.build[1]
+    /// What of a crate's peak shows at another's peak, by how they relate.
+    pub(crate) fn shares(&self) -> super::overlap::Shares {
+        super::overlap::Shares {
+            pipelined: self.build[0],
+            independent: self.build[1],
+        }
+    }
+
+    /// The build's need, MiB, from its heaviest moment, MiB.
+    pub(crate) fn need_mib(&self, moment: f64) -> f64 {
+        moment + self.build[2]
     }
 }
 
@@ -91,12 +99,13 @@ mod tests {
     #[test]
     fn reads_every_kind_of_line() {
         let m = Model::parse(
-            "# comment\ncrate\td2\t1\t0.5\t0.1\nout\td0\t2\t1\t0\nlink\trelease\t50\t0.5\nbuild\t-\t0.9\t20\nscript\t-\t40\nbogus\td0\t1\n",
+            "# comment\ncrate\td2\t1\t0.5\t0.1\nout\td0\t2\t1\t0\nlink\trelease\t50\t0.5\nbuild\t-\t0.8\t0.1\t10\nscript\t-\t40\nbogus\td0\t1\n",
         );
         assert_eq!(m.krate[Class::Full.index()], [1.0, 0.5, 0.1]);
         assert_eq!(m.out[Class::D0.index()], [2.0, 1.0, 0.0]);
         assert_eq!(m.link_mib(Class::Release, 100.0), 100.0);
-        assert_eq!(m.need_mib(100.0, 100.0), 210.0);
+        assert_eq!(m.need_mib(100.0), 110.0);
+        assert_eq!(m.shares().pipelined, 0.8);
         assert_eq!(m.script_mib, 40.0);
         let peak = m.crate_mib(Class::Full, 1_000_000, 9);
         assert!((peak - (1.0 + 0.5 * 1e6f64.ln() + 0.1 * 10f64.ln()).exp()).abs() < 1e-6);
@@ -118,5 +127,6 @@ mod tests {
             );
         }
         assert!((0.0..=1.0).contains(&m.build[0]), "{:?}", m.build);
+        assert!((0.0..=1.0).contains(&m.build[1]), "{:?}", m.build);
     }
 }

@@ -14,7 +14,7 @@ pub(crate) mod cfg;
 pub(crate) mod lock;
 pub(crate) mod manifest;
 pub(crate) mod prune;
-mod reach;
+pub(crate) mod reach;
 mod size;
 mod source;
 mod walk;

@@ -90,19 +90,6 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn normalizes_dot_dot() {
-        assert_eq!(
-            normalize(Path::new("/a/b/../c/./d")),
-            PathBuf::from("/a/c/d")
-        );
-    }
-}
-
 /// Whether the package at `dir` is a registry, git or vendored source (under `$CARGO_HOME`'s
 /// `registry` or `git`, or marked by cargo's `.cargo-ok` / `.cargo-checksum.json`): its build
 /// script cannot see the workspace that uses it from its own directory.
@@ -122,4 +109,17 @@ pub(crate) fn is_dependency_source(dir: &Path, cargo_home: Option<&Path>) -> boo
         || [".cargo-ok", ".cargo-checksum.json"]
             .iter()
             .any(|marker| dir.join(marker).is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_dot_dot() {
+        assert_eq!(
+            normalize(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
+    }
 }

@@ -56,6 +56,14 @@ impl Report {
                 || self.features.not_compiled)
     }
 
+    /// The budget and what bounded it, as the headline says it (`2.0 GiB (cgroup ...)`), or
+    /// `None` when unknown.
+    pub fn budget_text(&self) -> Option<String> {
+        self.memory
+            .budget
+            .map(|b| format!("{} ({})", Bytes(b), describe_budget(&self.memory)))
+    }
+
     /// The budget in MiB (0 when unknown), as `LOWMEM_BUILD_BUDGET_MB` carries it.
     pub fn budget_mib(&self) -> u64 {
         self.memory.budget.map_or(0, to_mib)

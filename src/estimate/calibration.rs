@@ -69,9 +69,13 @@ const SAME_PEAK: f64 = 0.10;
 const SAME_PEAK_MIB: u64 = 32;
 
 /// The text of `data/peaks.tsv` from the corpus.
+/// Peaks (MiB) and artifacts (KiB) by class.
+type Figures = ([u64; 4], [u64; 4]);
+/// Package, version and kind to the figures of each feature set.
+type Cells = BTreeMap<(String, String, String), BTreeMap<String, Figures>>;
+
 pub(crate) fn table_text(corpus: &[Measured]) -> String {
-    type Key = (String, String, String); // package, version, kind
-    let mut cells: BTreeMap<Key, BTreeMap<String, ([u64; 4], [u64; 4])>> = BTreeMap::new();
+    let mut cells: Cells = BTreeMap::new();
     for m in corpus.iter().filter(|m| tabled(m)) {
         let r = &m.record;
         let Some(class) = super::record_class(r) else {
@@ -95,10 +99,16 @@ pub(crate) fn table_text(corpus: &[Measured]) -> String {
     let mut projects: Vec<&str> = corpus.iter().map(|m| m.project.as_str()).collect();
     projects.sort_unstable();
     projects.dedup();
+    let ratios = fill_ratios(&cells);
     let mut text = format!(
         "# lowmem_build peak table 1, generated from calibration/corpus (projects: {}) by `LOWMEM_BUILD_REGENERATE=1 cargo test --lib calibration`; do not edit\n\
-         # package\tversion\tfeatures\tkind\td0\tlt\td2\trelease\tout_d0\tout_lt\tout_d2\tout_release  (anonymous peak MiB; artifact KiB)\n",
-        projects.join(", ")
+         # package\tversion\tfeatures\tkind\td0\tlt\td2\trelease\tout_d0\tout_lt\tout_d2\tout_release  (anonymous peak MiB; artifact KiB)\n\
+         # A crate measured with debug 0 and 2 but not with line tables or in release (projects built only so) has those cells derived by the corpus's median ratios: lt = d0 + {:.2} (d2 - d0), release = {:.2} d0 (artifacts: {:.2} and {:.2})\n",
+        projects.join(", "),
+        ratios[0],
+        ratios[1],
+        ratios[2],
+        ratios[3],
     );
     let cell = |n: u64| {
         if n == 0 {
@@ -113,7 +123,7 @@ pub(crate) fn table_text(corpus: &[Measured]) -> String {
             let (lo, hi) = (peaks.iter().min(), peaks.iter().max());
             matches!((lo, hi), (Some(&lo), Some(&hi)) if hi - lo > SAME_PEAK_MIB && (hi - lo) as f64 > SAME_PEAK * hi as f64)
         });
-        let rows: Vec<(String, ([u64; 4], [u64; 4]))> = if differ {
+        let rows: Vec<(String, Figures)> = if differ {
             variants
                 .into_iter()
                 .map(|(f, v)| (if f.is_empty() { "-".into() } else { f }, v))
@@ -128,7 +138,9 @@ pub(crate) fn table_text(corpus: &[Measured]) -> String {
             }
             vec![("*".to_string(), merged)]
         };
-        for (features, (peaks, outs)) in rows {
+        for (features, (mut peaks, mut outs)) in rows {
+            fill(&mut peaks, ratios[0], ratios[1]);
+            fill(&mut outs, ratios[2], ratios[3]);
             text.push_str(&format!(
                 "{package}\t{version}\t{features}\t{kind}\t{}\t{}\n",
                 peaks.map(cell).join("\t"),
@@ -137,6 +149,51 @@ pub(crate) fn table_text(corpus: &[Measured]) -> String {
         }
     }
     text
+}
+
+/// The corpus's median ratios for cells a row lacks, from rows that have all four: where line
+/// tables sit between debug 0 and 2, and release over debug 0; for peaks, then artifacts.
+fn fill_ratios(cells: &Cells) -> [f64; 4] {
+    let mut between = [Vec::new(), Vec::new()];
+    let mut release = [Vec::new(), Vec::new()];
+    for variants in cells.values() {
+        for v in variants.values() {
+            for (k, figures) in [v.0, v.1].iter().enumerate() {
+                let [d0, lt, d2, rel] = figures.map(|f| f as f64);
+                if d0 > 0.0 && lt > 0.0 && d2 > d0 * 1.05 && rel > 0.0 {
+                    between[k].push(((lt - d0) / (d2 - d0)).clamp(0.0, 1.0));
+                    release[k].push(rel / d0);
+                }
+            }
+        }
+    }
+    [
+        quantile(&mut between[0], 0.5),
+        quantile(&mut release[0], 0.5),
+        quantile(&mut between[1], 0.5),
+        quantile(&mut release[1], 0.5),
+    ]
+    .map(|r| {
+        if r.is_finite() {
+            (r * 100.0).round() / 100.0
+        } else {
+            1.0
+        }
+    })
+}
+
+/// Fills a row's missing line-tables and release cells from its debug 0 and 2 cells.
+fn fill(figures: &mut [u64; 4], between: f64, release: f64) {
+    let [d0, lt, d2, rel] = *figures;
+    if d0 == 0 || d2 == 0 {
+        return;
+    }
+    if lt == 0 {
+        figures[1] = (d0 as f64 + between * d2.saturating_sub(d0) as f64).round() as u64;
+    }
+    if rel == 0 {
+        figures[3] = (d0 as f64 * release).round() as u64;
+    }
 }
 
 /// Compares `generated` with the file at `path` (relative to the repository), or rewrites the
@@ -192,8 +249,9 @@ pub(crate) fn least_squares(xs: &[Vec<f64>], ys: &[f64]) -> Vec<f64> {
         for row in 0..n {
             if row != col && m[col][col] != 0.0 {
                 let factor = m[row][col] / m[col][col];
-                for k in col..=n {
-                    m[row][k] -= factor * m[col][k];
+                let pivot_row = m[col].clone();
+                for (cell, pivot) in m[row].iter_mut().zip(pivot_row).skip(col) {
+                    *cell -= factor * pivot;
                 }
             }
         }
@@ -578,8 +636,7 @@ impl Moment {
                     .map(|other| {
                         if pipelined.get(other, top) {
                             Relation::Pipelined
-                        } else if closures[top].contains(&other) || closures[other].contains(&top)
-                        {
+                        } else if closures[top].contains(&other) || closures[other].contains(&top) {
                             Relation::Apart
                         } else {
                             Relation::Independent
@@ -710,16 +767,26 @@ pub(crate) fn build_moments(corpus: &[Measured], whole: &[Build]) -> Vec<(String
 /// peaks (least squares of the relative error; the constant is the mean of what is left).
 pub(crate) fn fit_shares(moments: &[(String, Moment, f64)]) -> (super::overlap::Shares, f64) {
     let steps: Vec<f64> = (0..=20).map(|s| f64::from(s) * 0.05).collect();
-    let mut best = (f64::INFINITY, super::overlap::Shares { pipelined: 0.0, independent: 0.0 }, 0.0);
+    let mut best = (
+        f64::INFINITY,
+        super::overlap::Shares {
+            pipelined: 0.0,
+            independent: 0.0,
+        },
+        0.0,
+    );
     for &pipelined in &steps {
         for &independent in &steps {
             let shares = super::overlap::Shares {
                 pipelined,
                 independent,
             };
-            let predicted: Vec<(f64, f64)> =
-                moments.iter().map(|(_, m, measured)| (m.mib(shares), *measured)).collect();
-            let c = predicted.iter().map(|(p, m)| m - p).sum::<f64>() / predicted.len().max(1) as f64;
+            let predicted: Vec<(f64, f64)> = moments
+                .iter()
+                .map(|(_, m, measured)| (m.mib(shares), *measured))
+                .collect();
+            let c =
+                predicted.iter().map(|(p, m)| m - p).sum::<f64>() / predicted.len().max(1) as f64;
             let error: f64 = predicted
                 .iter()
                 .map(|(p, m)| ((p + c - m) / m).powi(2))
@@ -945,7 +1012,11 @@ fn the_readme_tables_are_the_corpus_report() {
     };
     let current = &readme[start + begin.len()..stop];
     if std::env::var_os("LOWMEM_BUILD_REGENERATE").is_some_and(|v| v == "1") {
-        let updated = format!("{}{report}{}", &readme[..start + begin.len()], &readme[stop..]);
+        let updated = format!(
+            "{}{report}{}",
+            &readme[..start + begin.len()],
+            &readme[stop..]
+        );
         std::fs::write(&readme_path, updated).unwrap();
         return;
     }
@@ -953,17 +1024,4 @@ fn the_readme_tables_are_the_corpus_report() {
         current == report,
         "README.md's calibration tables are not what the corpus gives; run `LOWMEM_BUILD_REGENERATE=1 cargo test --lib calibration`:\n{report}"
     );
-}
-#[test]
-#[ignore]
-fn debug_estimates() {
-    for g in load_graphs() {
-        for config in ["dev-d2"] {
-            let knobs = knobs_of(config, 2).unwrap();
-            let e = super::Estimator::with(&g.graph, &[], None, super::table::SHIPPED, super::model::SHIPPED);
-            let est = e.estimate(&knobs);
-            println!("{} {config}: {:.0} MiB together {:?}", g.project, est.peak as f64 / 1048576.0, est.together.iter().map(|c| c.to_string()).collect::<Vec<_>>());
-            println!("   heaviest {:?}", est.heaviest.iter().map(|c| c.to_string()).collect::<Vec<_>>());
-        }
-    }
 }

@@ -139,6 +139,9 @@ pub struct Estimate {
     pub together: Vec<CratePeak>,
     /// The heaviest crates of the build, heaviest first (at most five).
     pub heaviest: Vec<CratePeak>,
+    /// Every crate of the build with its expected peak, heaviest first (what `cargo lowmem`
+    /// reserves for each rustc it admits).
+    pub crate_peaks: Vec<CratePeak>,
     /// How many crates the build compiles.
     pub crates: usize,
     /// Assumptions made that no measurement covers.
@@ -265,7 +268,7 @@ impl<'g> Estimator<'g> {
         // dependency, a proc-macro or a linking root needs its dependencies' full artifacts).
         let library = |i: usize| {
             let p = &graph.packages[i];
-            !p.proc_macro && !(p.links && graph.roots.contains(&i))
+            !(p.proc_macro || p.links && graph.roots.contains(&i))
         };
         let pipelined_deps: Vec<Vec<usize>> = (0..n)
             .map(|i| {
@@ -399,6 +402,7 @@ impl<'g> Estimator<'g> {
             link: link_need,
             together,
             heaviest: order.iter().take(HEAVIEST).map(|&i| peak_at(i)).collect(),
+            crate_peaks: order.iter().map(|&i| peak_at(i)).collect(),
             crates: (0..self.units.len()).filter(|&i| included(i)).count(),
             assumptions,
         }

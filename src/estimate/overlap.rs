@@ -95,7 +95,10 @@ mod tests {
 
     #[test]
     fn one_job_is_the_heaviest_crate_alone() {
-        assert_eq!(heaviest_moment(&WEIGHTS, &relation, 1, SHARES), (1000.0, vec![0]));
+        assert_eq!(
+            heaviest_moment(&WEIGHTS, &relation, 1, SHARES),
+            (1000.0, vec![0])
+        );
     }
 
     #[test]

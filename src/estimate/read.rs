@@ -54,7 +54,7 @@ pub(crate) fn read(
     // In a registry, git or vendored dependency's build script, its own directory is no
     // workspace: the build's workspace is around where cargo was started, else around the
     // target directory (cargo's default layout).
-    let (workspace, root) = match (dependency, env.text("CARGO_PKG_NAME")) {
+    let (workspace, roots) = match (dependency, env.text("CARGO_PKG_NAME")) {
         (true, Some(name)) => {
             let started = build::cargo_cwd(system);
             let around = started
@@ -71,18 +71,28 @@ pub(crate) fn read(
                         .map(Path::to_path_buf)
                 })
                 .unwrap_or_default();
-            (around, Root::Name(name.to_string()))
+            (around, vec![Root::Name(name.to_string())])
         }
         _ => {
             let mut log = discover::Log::default();
-            let root_manifest = discover::workspace_manifest(&manifest_dir, &mut log)
-                .map_or_else(|| manifest_dir.join("Cargo.toml"), |m| m.path);
-            (
-                root_manifest
-                    .parent()
-                    .map_or_else(|| manifest_dir.clone(), Path::to_path_buf),
-                Root::Dir(manifest_dir.clone()),
-            )
+            let root = discover::workspace_manifest(&manifest_dir, &mut log);
+            let root_dir = root
+                .as_ref()
+                .and_then(|m| m.path.parent())
+                .map_or_else(|| manifest_dir.clone(), Path::to_path_buf);
+            // A virtual manifest (a workspace without a package) builds its members.
+            let virtual_members = root
+                .as_ref()
+                .filter(|m| root_dir == manifest_dir && !m.table.contains_key("package"))
+                .map(|m| members::members(&root_dir, &m.table));
+            let roots = match virtual_members {
+                Some(members) => members
+                    .iter()
+                    .filter_map(|m| m.parent().map(|d| Root::Dir(d.to_path_buf())))
+                    .collect(),
+                None => vec![Root::Dir(manifest_dir.clone())],
+            };
+            (root_dir, roots)
         }
     };
     let lockfile = workspace.join("Cargo.lock");
@@ -96,7 +106,7 @@ pub(crate) fn read(
     let cache_dir = target_dir.as_ref().map(|t| t.join("lowmem"));
     let graph = graph::read(&Inputs {
         workspace: &workspace,
-        roots: &[root],
+        roots: &roots,
         target: &target,
         host: &host,
         dev_deps: false,

@@ -186,16 +186,18 @@ fn the_link_is_modelled_from_the_artifacts_it_links() {
 #[test]
 fn a_measured_peak_wins_over_the_table() {
     let graph = polars_like();
-    let mut record = crate::store::Record::default();
-    record.package = "polars-core".into();
-    record.version = "0.55.2".into();
-    record.kind = "lib".into();
-    record.opt = "0".into();
-    record.debuginfo = "2".into();
-    record.emit = "link".into();
-    record.status = "0".into();
-    record.anon_kib = 1000 * 1024;
-    record.krate = "polars_core".into();
+    let mut record = crate::store::Record {
+        package: "polars-core".into(),
+        version: "0.55.2".into(),
+        kind: "lib".into(),
+        opt: "0".into(),
+        debuginfo: "2".into(),
+        emit: "link".into(),
+        status: "0".into(),
+        anon_kib: 1000 * 1024,
+        krate: "polars_core".into(),
+        ..Default::default()
+    };
     let e = Estimator::with(&graph, &[record.clone()], None, TABLE, MODEL);
     let one = e.estimate(&dev_knobs(1));
     assert_eq!(

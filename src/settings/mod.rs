@@ -243,6 +243,9 @@ pub struct BuildSettings {
     pub linker: Setting<Linker>,
     /// `-Z threads=N` (parallel front end), when given.
     pub threads: Option<u32>,
+    /// The `RUSTC_WRAPPER` in effect (the variable, or `build.rustc-wrapper` in a config file),
+    /// which `cargo lowmem` chains behind itself; `None` when there is none.
+    pub rustc_wrapper: Option<Setting<String>>,
     /// The compiler's version, when `rustc -vV` answered.
     pub rustc: Option<RustcVersion>,
     /// The calling package's `rust-version`, when declared.
@@ -287,6 +290,7 @@ impl BuildSettings {
             split_debuginfo: Setting::new("off".to_string(), default()),
             linker: Setting::new(Linker::RustLld, default()),
             threads: None,
+            rustc_wrapper: None,
             rustc: None,
             caller_rust_version: None,
             manifest_dir: None,

@@ -65,6 +65,7 @@ pub(crate) fn read_settings(env: &Env, assumed_profile: Option<&str>) -> BuildSe
         linker: r.linker(&target, rustc.as_ref()),
         incremental,
         threads: flags.threads,
+        rustc_wrapper: r.rustc_wrapper(),
         caller_rust_version: env
             .text("CARGO_PKG_RUST_VERSION")
             .and_then(parse_rust_version),
@@ -152,6 +153,33 @@ impl Resolver<'_> {
             "{key} = {:?} ({origin}) is not understood; accepted: {accepted}",
             raw.text()
         ));
+    }
+
+    /// `RUSTC_WRAPPER`, else `build.rustc-wrapper` (a path with a `/` in a config file is
+    /// relative to the directory holding that file's `.cargo`). Empty means none.
+    fn rustc_wrapper(&mut self) -> Option<Setting<String>> {
+        if let Some(text) = self.env.get_os("RUSTC_WRAPPER") {
+            let text = text.to_string_lossy().into_owned();
+            return (!text.is_empty())
+                .then(|| Setting::new(text, Origin::Env("RUSTC_WRAPPER".to_string())));
+        }
+        let (raw, origin) = self.build_config("rustc-wrapper")?;
+        let Raw::Text(text) = raw else {
+            return None;
+        };
+        if text.is_empty() {
+            return None;
+        }
+        let resolved = match &origin {
+            Origin::Config(path, _) if text.contains('/') && Path::new(&text).is_relative() => {
+                path.parent().and_then(Path::parent).map_or_else(
+                    || text.clone(),
+                    |base| base.join(&text).display().to_string(),
+                )
+            }
+            _ => text,
+        };
+        Some(Setting::new(resolved, origin))
     }
 
     fn jobs(&mut self, in_build_script: bool) -> Setting<u32> {

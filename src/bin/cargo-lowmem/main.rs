@@ -1,11 +1,22 @@
-//! `cargo lowmem`: the memory governor for cargo builds, and the recorder of every rustc's peak.
+//! `cargo lowmem`: runs cargo builds with memory in bounds. As cargo's `RUSTC_WRAPPER` it admits
+//! each rustc only when its expected peak fits, makes the newest give way under pressure,
+//! records every rustc's measured peak in the target directory's store, and after a failed build
+//! says whether the OOM killer killed a rustc and what to change.
 //!
-//! Run as cargo's `RUSTC_WRAPPER` (`RUSTC_WRAPPER=cargo-lowmem cargo build`), it runs each
-//! rustc, measures its peak anonymous memory and resident set, and appends them to the store in
-//! the target directory (`<target-dir>/lowmem/peaks.tsv`, format in `lowmem_build::store`),
-//! which later builds and `lowmem_build::check()` read.
+//! ```text
+//! cargo lowmem preflight [--release | --profile P] [--memory SIZE] [--manifest-path PATH] [-j N]
+//! cargo lowmem build | check | test | run | bench | doc | clippy [--memory SIZE] [--retry] [cargo args...]
+//! cargo lowmem exec [--memory SIZE] -- <command...>      (maturin develop, cargo nextest, ...)
+//! RUSTC_WRAPPER=cargo-lowmem cargo build                 (record only, or always on)
+//! ```
 #![deny(unsafe_code)]
 
+mod admission;
+mod args;
+mod governed;
+mod governor;
+mod postmortem;
+mod preflight;
 mod sample;
 #[allow(unsafe_code)]
 mod sys;
@@ -22,36 +33,54 @@ fn main() -> ExitCode {
     if args.first().is_some_and(|a| a == "lowmem") {
         args.remove(0);
     }
-    let Some(first) = args.first().cloned() else {
-        return usage();
-    };
-    if is_rustc(&first) {
+    if let Some(first) = args.first().filter(|a| is_compiler(a)) {
+        let first = first.clone();
         let rest = args.split_off(1);
         return code(wrap::run(first, rest));
     }
-    match first.to_str() {
-        Some("-h" | "--help" | "help") => usage(),
-        Some("-V" | "--version") => {
+    match args::parse(&args) {
+        Ok(args::Command::Help) => usage(),
+        Ok(args::Command::Version) => {
             println!("cargo-lowmem {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        _ => {
-            eprintln!(
-                "error: cargo-lowmem: unknown command `{}`",
-                first.to_string_lossy()
-            );
+        Ok(args::Command::Preflight(options)) => preflight::run(&options),
+        Ok(args::Command::Cargo {
+            verb,
+            args,
+            options,
+        }) => governed::run_cargo(&verb, &args, &options),
+        Ok(args::Command::Exec { command, options }) => governed::run_exec(&command, &options),
+        Err(problem) => {
+            eprintln!("error: cargo-lowmem: {problem}");
             usage();
             ExitCode::from(2)
         }
     }
 }
 
-/// Whether cargo is running us as `RUSTC_WRAPPER`: the first argument is the compiler.
-fn is_rustc(arg: &OsString) -> bool {
+/// Whether cargo is running us as `RUSTC_WRAPPER`: the first argument is the compiler (or a
+/// workspace wrapper cargo put before it), never one of our commands.
+fn is_compiler(arg: &OsString) -> bool {
+    let text = arg.to_string_lossy();
+    let ours = [
+        "preflight",
+        "exec",
+        "help",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+    ];
+    if ours.contains(&text.as_ref()) || args::VERBS.contains(&text.as_ref()) {
+        return false;
+    }
     let path = Path::new(arg);
-    path.file_stem()
+    let named = path
+        .file_stem()
         .and_then(|s| s.to_str())
-        .is_some_and(|s| s == "rustc" || s.starts_with("rustc-") || s == "clippy-driver")
+        .is_some_and(|s| s == "rustc" || s.starts_with("rustc-") || s.starts_with("clippy-driver"));
+    named || text.contains(std::path::MAIN_SEPARATOR) || path.is_file()
 }
 
 fn code(code: i32) -> ExitCode {
@@ -59,6 +88,15 @@ fn code(code: i32) -> ExitCode {
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: RUSTC_WRAPPER=cargo-lowmem cargo build   (records each rustc's peak in <target-dir>/lowmem/peaks.tsv)");
+    eprintln!(
+        "cargo-lowmem {}: keeps a cargo build within the memory it has
+
+usage:
+  cargo lowmem preflight [--release | --profile P] [--memory SIZE] [--manifest-path PATH] [-j N]
+  cargo lowmem <build | check | test | run | bench | doc | clippy> [--memory SIZE] [--retry] [cargo args...]
+  cargo lowmem exec [--memory SIZE] [--retry] -- <command...>
+  RUSTC_WRAPPER=cargo-lowmem cargo build     (records each rustc's peak only)",
+        env!("CARGO_PKG_VERSION")
+    );
     ExitCode::SUCCESS
 }

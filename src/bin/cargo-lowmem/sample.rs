@@ -24,7 +24,7 @@ pub fn field_kib(status: &str, name: &str) -> Option<u64> {
 }
 
 /// The children of every thread of `pid` (rustc starts the linker from a worker thread).
-fn children(pid: u32) -> Vec<u32> {
+pub fn children(pid: u32) -> Vec<u32> {
     let mut found = Vec::new();
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
         return found;

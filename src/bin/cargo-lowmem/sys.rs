@@ -1,10 +1,12 @@
-//! The one system call std does not offer: `getrusage(RUSAGE_CHILDREN)`, for the peak resident
-//! set and CPU time of rustc and the processes it waited for (the linker), as rustc-perf
-//! measures them.
+//! The two system calls std does not offer (at the package's Rust version): `getrusage(
+//! RUSAGE_CHILDREN)`, for the peak resident set and CPU time of rustc and the processes it waited
+//! for (the linker), as rustc-perf measures them; and `flock`, the lock the kernel releases when
+//! its holder dies, which the wrappers coordinate through.
 //!
-//! This is the only `unsafe` in the package, kept to one call on 64-bit Linux, where the layout
-//! of `struct rusage` is fixed: two `struct timeval` (two 64-bit fields each) followed by
-//! fourteen `long`s, `ru_maxrss` (KiB) the first of them. Elsewhere the figures are unknown.
+//! This is the only `unsafe` in the package: two calls, on Linux only. `getrusage` is used on
+//! 64-bit Linux, where the layout of `struct rusage` is fixed: two `struct timeval` (two 64-bit
+//! fields each) followed by fourteen `long`s, `ru_maxrss` (KiB) the first of them. Elsewhere the
+//! figures are unknown and the wrappers do not coordinate (each runs rustc at once).
 
 /// Peak RSS and CPU time of the waited-for children.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,6 +50,25 @@ pub fn children() -> Option<ChildUsage> {
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
 pub fn children() -> Option<ChildUsage> {
     None
+}
+
+/// Takes an exclusive `flock` on `file`, blocking until it is free; the kernel releases it when
+/// the file is closed or the process dies. `false` when the call failed or is not available.
+#[cfg(target_os = "linux")]
+pub fn lock_exclusive(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    extern "C" {
+        fn flock(fd: i32, operation: i32) -> i32;
+    }
+    const LOCK_EX: i32 = 2;
+    // SAFETY: the descriptor is open for the duration of the call (borrowed from `file`);
+    // flock takes plain integers and touches no memory of ours.
+    unsafe { flock(file.as_raw_fd(), LOCK_EX) == 0 }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn lock_exclusive(_: &std::fs::File) -> bool {
+    false
 }
 
 #[cfg(all(test, target_os = "linux", target_pointer_width = "64"))]

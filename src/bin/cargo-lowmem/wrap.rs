@@ -1,17 +1,20 @@
 //! `cargo-lowmem` as cargo's `RUSTC_WRAPPER`: runs rustc (or the wrapper it chains), measures
-//! its peaks and appends them to the store. Whatever goes wrong in the measuring, rustc runs
-//! and its exit status is the wrapper's.
+//! its peaks and appends them to the store; under `cargo lowmem build` it also waits for memory
+//! before starting rustc, gives way under pressure and retries alone. Whatever goes wrong in the
+//! measuring or the coordination, rustc runs and its exit status is the wrapper's.
 
+use crate::governor::{Governor, Slot};
 use crate::sample;
 use crate::sys;
 use crate::unit::Unit;
 use lowmem_build::store::{self, Record};
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Where records go when set: a store file path (the calibration script and tests use it).
 pub const STORE_VAR: &str = "LOWMEM_BUILD_STORE";
@@ -19,56 +22,212 @@ pub const STORE_VAR: &str = "LOWMEM_BUILD_STORE";
 pub const INNER_VAR: &str = "LOWMEM_BUILD_INNER_WRAPPER";
 /// The sampling interval's upper bound in ms (default 50).
 pub const SAMPLE_VAR: &str = "LOWMEM_BUILD_SAMPLE_MS";
+/// How often a running rustc checks whether it must give way.
+const PRESSURE_EVERY: Duration = Duration::from_millis(250);
 
-/// Runs `rustc` with `args` as cargo asked, measured. Returns the exit code to exit with.
+/// Runs `rustc` with `args` as cargo asked, measured (and governed under `cargo lowmem`).
+/// Returns the exit code to exit with.
 pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
     let text: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let mut command = match std::env::var_os(INNER_VAR).filter(|w| !w.is_empty()) {
-        Some(inner) => {
-            let mut c = Command::new(inner);
-            c.arg(&rustc);
-            c
-        }
-        None => Command::new(&rustc),
+    let command = || {
+        let mut command = match std::env::var_os(INNER_VAR).filter(|w| !w.is_empty()) {
+            Some(inner) => {
+                let mut c = Command::new(inner);
+                // The inner wrapper runs rustc itself; it must not chain again.
+                c.arg(&rustc).env_remove(INNER_VAR);
+                c
+            }
+            None => Command::new(&rustc),
+        };
+        command.args(&args);
+        command
     };
-    command.args(&args);
     let Some(unit) = Unit::from_args(&text) else {
-        return pass_through(command);
+        return pass_through(command());
     };
-    let start_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    let started = Instant::now();
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) => {
-            eprintln!(
-                "error: cargo-lowmem: could not run `{}`: {e}",
-                rustc.to_string_lossy()
-            );
-            return 1;
-        }
-    };
-    let sampler = Sampler::start(child.id());
-    let status = child.wait();
-    let anon_kib = sampler.stop();
-    let wall_ms = started.elapsed().as_millis() as u64;
-    let Ok(status) = status else {
-        return 1;
-    };
-    let usage = sys::children().unwrap_or_default();
-    if let Some(path) = store_path(&unit) {
-        let record = record(&unit, start_ms, anon_kib, usage, wall_ms, status);
-        if let Err(e) = store::append(&path, &record) {
-            if std::env::var_os("LOWMEM_BUILD_DEBUG").is_some() {
-                eprintln!("cargo-lowmem: cannot write {}: {e}", path.display());
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let (package, version) = (env("CARGO_PKG_NAME"), env("CARGO_PKG_VERSION"));
+    let governor = Governor::from_env();
+    let expected = governor
+        .as_ref()
+        .map_or(0, |g| g.expected_kib(&package, &version, unit.links()));
+    let artifacts = Arc::new(Mutex::new(Vec::new()));
+    let mut alone = false;
+    loop {
+        let slot = governor
+            .as_ref()
+            .and_then(|g| g.admit(&unit.krate, expected, alone));
+        let kills_before = oom_kills();
+        let outcome = match run_once(command(), slot.as_ref(), &artifacts) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                eprintln!(
+                    "error: cargo-lowmem: could not run `{}`: {e}",
+                    rustc.to_string_lossy()
+                );
+                return 1;
+            }
+        };
+        drop(slot);
+        if let Some(path) = store_path(&unit) {
+            let record = record(&unit, &outcome);
+            if let Err(e) = store::append(&path, &record) {
+                if std::env::var_os("LOWMEM_BUILD_DEBUG").is_some() {
+                    eprintln!("cargo-lowmem: cannot write {}: {e}", path.display());
+                }
             }
         }
+        let oom_killed = signal(outcome.status) == Some(9) && oom_kills() > kills_before;
+        if let Some(g) = governor.as_ref() {
+            if oom_killed {
+                g.event(
+                    "oom-killed",
+                    &unit.krate,
+                    &format!("{} KiB at its last sample", outcome.anon_kib),
+                );
+            }
+            if !alone && (outcome.yielded || oom_killed) {
+                alone = true;
+                g.event(
+                    "retrying",
+                    &unit.krate,
+                    if outcome.yielded {
+                        "killed to make room; again, alone"
+                    } else {
+                        "OOM-killed; again, alone"
+                    },
+                );
+                continue;
+            }
+        }
+        return exit_code(outcome.status);
     }
-    exit_code(status)
+}
+
+/// What one run of rustc did.
+struct Outcome {
+    status: ExitStatus,
+    start_ms: u64,
+    wall_ms: u64,
+    anon_kib: u64,
+    usage: sys::ChildUsage,
+    /// The governor killed it to make room.
+    yielded: bool,
+}
+
+/// Runs rustc once: its stderr forwarded line by line (artifact notices cargo has already seen
+/// from an earlier, killed run are dropped: cargo would count the crate's metadata twice), its
+/// process tree sampled, and, holding a slot, checked for having to give way.
+fn run_once(
+    mut command: Command,
+    slot: Option<&Slot<'_>>,
+    artifacts: &Arc<Mutex<Vec<String>>>,
+) -> std::io::Result<Outcome> {
+    let start_ms = crate::governor::now_ms();
+    let started = Instant::now();
+    let mut child = command.stderr(Stdio::piped()).spawn()?;
+    if let Some(slot) = slot {
+        slot.set_child(child.id());
+    }
+    let forwarder = child.stderr.take().map(|stderr| {
+        let artifacts = artifacts.clone();
+        std::thread::spawn(move || forward(stderr, &artifacts))
+    });
+    let pid = child.id();
+    let yielded = AtomicBool::new(false);
+    let peak = AtomicU64::new(0);
+    let done = AtomicBool::new(false);
+    let status = std::thread::scope(|scope| {
+        let sampler = scope.spawn(|| {
+            let max_interval = std::env::var(SAMPLE_VAR)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|&ms| ms > 0)
+                .unwrap_or(50);
+            // Short at first, so that a rustc of a few milliseconds is seen at all.
+            let mut interval = 2;
+            let mut checked = Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(sample::tree_anon_kib(pid), Ordering::Relaxed);
+                if let Some(slot) = slot {
+                    if checked.elapsed() >= PRESSURE_EVERY {
+                        checked = Instant::now();
+                        if !yielded.load(Ordering::Relaxed) && slot.must_yield() {
+                            yielded.store(true, Ordering::Relaxed);
+                            kill_tree(pid);
+                        }
+                    }
+                }
+                std::thread::park_timeout(Duration::from_millis(interval));
+                interval = (interval * 2).min(max_interval);
+            }
+        });
+        let status = child.wait();
+        done.store(true, Ordering::Relaxed);
+        sampler.thread().unpark();
+        let _ = sampler.join();
+        status
+    })?;
+    if let Some(forwarder) = forwarder {
+        let _ = forwarder.join();
+    }
+    Ok(Outcome {
+        status,
+        start_ms,
+        wall_ms: started.elapsed().as_millis() as u64,
+        anon_kib: peak.load(Ordering::Relaxed),
+        usage: sys::children().unwrap_or_default(),
+        yielded: yielded.load(Ordering::Relaxed),
+    })
+}
+
+/// Copies rustc's stderr to ours, line by line, skipping artifact notices already forwarded.
+fn forward(stderr: impl std::io::Read, artifacts: &Mutex<Vec<String>>) {
+    let mut out = std::io::stderr();
+    for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+        if line.starts_with(b"{\"artifact\":") {
+            let text = String::from_utf8_lossy(&line).into_owned();
+            let Ok(mut seen) = artifacts.lock() else {
+                continue;
+            };
+            if seen.contains(&text) {
+                continue;
+            }
+            seen.push(text);
+        }
+        let _ = out.write_all(&line);
+        let _ = out.write_all(b"\n");
+    }
+}
+
+/// Kills rustc and every process under it (the linker too, so that its memory goes as well).
+fn kill_tree(pid: u32) {
+    let mut pids = vec![pid];
+    let mut i = 0;
+    while i < pids.len() {
+        pids.extend(sample::children(pids[i]));
+        i += 1;
+    }
+    let mut kill = Command::new("kill");
+    kill.arg("-KILL");
+    kill.args(pids.iter().rev().map(u32::to_string));
+    let _ = kill.stderr(Stdio::null()).status();
+}
+
+/// The kernel's count of OOM kills (`oom_kill` in /proc/vmstat, which memory cgroups' kills
+/// raise too); 0 when unreadable.
+fn oom_kills() -> u64 {
+    std::fs::read_to_string("/proc/vmstat")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("oom_kill "))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
 
 /// Runs a probe (`rustc -vV`, `--print`) unmeasured: replaced by it on Unix.
@@ -90,39 +249,35 @@ fn pass_through(mut command: Command) -> i32 {
     }
 }
 
-fn exit_code(status: ExitStatus) -> i32 {
-    if let Some(code) = status.code() {
-        return code;
-    }
+fn signal(status: ExitStatus) -> Option<i32> {
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return 128 + signal;
-        }
+        status.signal()
     }
-    1
+    #[cfg(not(unix))]
+    {
+        let _ = status;
+        None
+    }
+}
+
+fn exit_code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| signal(status).map(|s| 128 + s))
+        .unwrap_or(1)
 }
 
 fn status_text(status: ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("sig{signal}");
-        }
+    match (status.code(), signal(status)) {
+        (Some(code), _) => code.to_string(),
+        (None, Some(signal)) => format!("sig{signal}"),
+        (None, None) => "-".into(),
     }
-    status.code().map_or_else(|| "-".into(), |c| c.to_string())
 }
 
-fn record(
-    unit: &Unit,
-    start_ms: u64,
-    anon_kib: u64,
-    usage: sys::ChildUsage,
-    wall_ms: u64,
-    status: ExitStatus,
-) -> Record {
+fn record(unit: &Unit, outcome: &Outcome) -> Record {
     let out_kib = unit
         .outputs()
         .iter()
@@ -130,7 +285,7 @@ fn record(
         .map_or(0, |m| m.len() / 1024);
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let mut r = Record::default();
-    r.start_ms = start_ms;
+    r.start_ms = outcome.start_ms;
     r.krate = unit.krate.clone();
     r.package = env("CARGO_PKG_NAME");
     r.version = env("CARGO_PKG_VERSION");
@@ -141,11 +296,11 @@ fn record(
     r.debuginfo = unit.debuginfo.clone();
     r.cgu = unit.cgu.clone();
     r.emit = unit.emit.clone();
-    r.anon_kib = anon_kib;
-    r.rss_kib = usage.max_rss_kib;
-    r.wall_ms = wall_ms;
-    r.cpu_ms = usage.cpu_ms;
-    r.status = status_text(status);
+    r.anon_kib = outcome.anon_kib;
+    r.rss_kib = outcome.usage.max_rss_kib;
+    r.wall_ms = outcome.wall_ms;
+    r.cpu_ms = outcome.usage.cpu_ms;
+    r.status = status_text(outcome.status);
     r.out_kib = out_kib;
     // The hash in the artifact's file name, which is how dependents name it in `--extern`
     // (cargo's `-C metadata` differs from it).
@@ -186,51 +341,6 @@ fn target_dir(out_dir: &Path, profile: &str, target: &str) -> Option<PathBuf> {
     }
 }
 
-/// Samples the anonymous memory of a process tree on its own thread until stopped.
-struct Sampler {
-    peak: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Sampler {
-    fn start(pid: u32) -> Sampler {
-        let peak = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let max_interval = std::env::var(SAMPLE_VAR)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|&ms| ms > 0)
-            .unwrap_or(50);
-        let thread = {
-            let (peak, stop) = (peak.clone(), stop.clone());
-            std::thread::Builder::new()
-                .name("sampler".into())
-                .spawn(move || {
-                    // Short at first, so that a rustc of a few milliseconds is seen at all.
-                    let mut interval = 2;
-                    while !stop.load(Ordering::Relaxed) {
-                        peak.fetch_max(sample::tree_anon_kib(pid), Ordering::Relaxed);
-                        std::thread::park_timeout(Duration::from_millis(interval));
-                        interval = (interval * 2).min(max_interval);
-                    }
-                })
-                .ok()
-        };
-        Sampler { peak, stop, thread }
-    }
-
-    /// Stops sampling and returns the peak seen, KiB.
-    fn stop(mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            thread.thread().unpark();
-            let _ = thread.join();
-        }
-        self.peak.load(Ordering::Relaxed)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,5 +368,15 @@ mod tests {
             Some("/w/target")
         );
         assert_eq!(t("/elsewhere", "debug", "host"), None);
+    }
+
+    #[test]
+    fn a_repeated_artifact_notice_is_forwarded_once() {
+        let seen = Mutex::new(vec![
+            "{\"artifact\":\"/t/libx.rmeta\",\"emit\":\"metadata\"}".to_string(),
+        ]);
+        let input = b"{\"artifact\":\"/t/libx.rmeta\",\"emit\":\"metadata\"}\nwarning: x\n{\"artifact\":\"/t/liby.rmeta\",\"emit\":\"metadata\"}\n";
+        forward(&input[..], &seen);
+        assert_eq!(seen.lock().unwrap().len(), 2);
     }
 }

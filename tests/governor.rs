@@ -1,0 +1,210 @@
+//! `cargo lowmem build` in real memory cgroups, where the kernel's OOM killer really kills rustc.
+//!
+//! A generated workspace of two independent crates of 11,000 plain functions each: each rustc
+//! takes about 670 MiB of anonymous memory (measured here), so a plain `cargo build -j2` does not
+//! fit in 1 GiB and `-j1` does. Needs root and a memory cgroup this process may make children
+//! of (cgroup v1 `memory.limit_in_bytes` or v2 `memory.max`); elsewhere each test says why it is
+//! skipped and passes.
+
+mod common;
+
+use common::temp_dir;
+use lowmem_build::store;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A child of this process's memory cgroup with a limit, removed on drop.
+struct Cgroup {
+    dir: PathBuf,
+}
+
+impl Cgroup {
+    /// `None`, with the reason printed, where no limited cgroup can be made.
+    fn new(name: &str, limit_mib: u64) -> Option<Cgroup> {
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let (base, file) = if let Some(path) = own
+            .lines()
+            .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_string()))
+        {
+            (
+                format!("/sys/fs/cgroup/memory{path}"),
+                "memory.limit_in_bytes",
+            )
+        } else if let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) {
+            (format!("/sys/fs/cgroup{path}"), "memory.max")
+        } else {
+            eprintln!("skipped: no memory cgroup in /proc/self/cgroup");
+            return None;
+        };
+        let dir = Path::new(&base).join(format!("lowmem-test-{name}-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_err()
+            || std::fs::write(dir.join(file), (limit_mib << 20).to_string()).is_err()
+        {
+            eprintln!("skipped: cannot make a limited memory cgroup under {base} (root is needed)");
+            let _ = std::fs::remove_dir(&dir);
+            return None;
+        }
+        Some(Cgroup { dir })
+    }
+
+    fn oom_kills(&self) -> u64 {
+        ["memory.oom_control", "memory.events"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(self.dir.join(f)).ok())
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("oom_kill "))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Runs `program args` in `dir` inside this cgroup: (success, stderr).
+    fn run(&self, dir: &Path, target: &Path, program: &str, args: &[&str]) -> (bool, String) {
+        let procs = self.dir.join("cgroup.procs");
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(
+                "echo $$ > '{}' && exec \"$0\" \"$@\"",
+                procs.display()
+            ))
+            .arg(program)
+            .args(args)
+            .current_dir(dir)
+            .env("CARGO_TARGET_DIR", target)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("CARGO_BUILD_JOBS")
+            .env_remove("LOWMEM_BUILD_MEMORY")
+            .env_remove("CARGO_INCREMENTAL")
+            .env_remove("RUSTFLAGS");
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CARGO_PROFILE_") {
+                command.env_remove(key);
+            }
+        }
+        let out = command.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// The generated workspace: crates gen-a and gen-b, each 11,000 small functions.
+fn workspace(name: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[workspace]\nmembers = [\"gen-a\", \"gen-b\"]\nresolver = \"2\"\n",
+    )
+    .unwrap();
+    for c in ["a", "b"] {
+        let krate = dir.join(format!("gen-{c}"));
+        std::fs::create_dir_all(krate.join("src")).unwrap();
+        std::fs::write(
+            krate.join("Cargo.toml"),
+            format!("[package]\nname = \"gen-{c}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
+        )
+        .unwrap();
+        let mut source = String::new();
+        for i in 0..11_000 {
+            source.push_str(&format!(
+                "pub fn f{i}(x: u64) -> u64 {{ let mut y = x.wrapping_mul({i} + 3); for k in 0..(x % 7) {{ y = y.rotate_left(k as u32) ^ {i}; }} y.wrapping_add({i}) }}\n"
+            ));
+        }
+        std::fs::write(krate.join("src/lib.rs"), source).unwrap();
+    }
+    let lock = Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(lock.success());
+    dir
+}
+
+const LOWMEM: &str = env!("CARGO_BIN_EXE_cargo-lowmem");
+
+/// In 1 GiB, `cargo lowmem build -j2` finishes where the two crates together would not fit: the
+/// governor holds one back or makes it give way; the kernel kills nothing. The store then holds
+/// both crates' peaks, and a second build admits from them: one waits for the other from the
+/// start, and nothing is killed or retried.
+#[test]
+fn two_heavy_crates_build_in_1gib_with_the_governor() {
+    let Some(cgroup) = Cgroup::new("fits", 1024) else {
+        return;
+    };
+    let dir = workspace("governor-fits");
+    let target = dir.join("target");
+    let (ok, stderr) = cgroup.run(
+        &dir,
+        &target,
+        LOWMEM,
+        &["lowmem", "build", "-j2", "--workspace"],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(cgroup.oom_kills(), 0, "{stderr}");
+    let records = store::read(&store::path_in(&target));
+    for krate in ["gen_a", "gen_b"] {
+        let peak = records
+            .iter()
+            .filter(|r| r.krate == krate && r.succeeded())
+            .map(|r| r.anon_kib)
+            .max()
+            .unwrap_or(0);
+        assert!(peak > 300 * 1024, "{krate}: {peak} KiB\n{stderr}");
+    }
+
+    // Again from clean, the store kept: the estimate knows both peaks before either starts.
+    std::fs::remove_dir_all(target.join("debug")).unwrap();
+    let (ok, stderr) = cgroup.run(
+        &dir,
+        &target,
+        LOWMEM,
+        &["lowmem", "build", "-j2", "--workspace"],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(cgroup.oom_kills(), 0, "{stderr}");
+    assert!(stderr.contains("     Waiting gen_"), "{stderr}");
+    assert!(!stderr.contains("Retrying"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Below what one crate needs, the build fails, and the post-mortem names the OOM kill, the
+/// crate and the budget (the governor retried it alone first).
+#[test]
+fn a_crate_that_cannot_fit_gets_a_post_mortem() {
+    let Some(cgroup) = Cgroup::new("short", 384) else {
+        return;
+    };
+    let dir = workspace("governor-short");
+    let target = dir.join("target");
+    let (ok, stderr) = cgroup.run(
+        &dir,
+        &target,
+        LOWMEM,
+        &["lowmem", "build", "-j2", "-p", "gen-a"],
+    );
+    assert!(!ok, "{stderr}");
+    assert!(cgroup.oom_kills() >= 1);
+    assert!(
+        stderr
+            .contains("error: cargo-lowmem: the kernel's OOM killer killed rustc compiling gen_a"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the budget was"), "{stderr}");
+    assert!(
+        stderr.contains("Retrying gen_a: OOM-killed; again, alone"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -196,6 +196,7 @@ impl Config {
         }
         report.notes.extend(graph_note);
         report.graph_files = graph_files;
+        report.governed = env.is_set("LOWMEM_GOVERNOR_DIR");
         report.features = features;
         report.watched_env = env.watched();
         report
@@ -241,6 +242,7 @@ impl Config {
             problems: options.problems,
             notes: Vec::new(),
             graph_files: Vec::new(),
+            governed: false,
             features: FeatureReport::default(),
             watched_env: Vec::new(),
         }

@@ -18,6 +18,9 @@ const NOT_WATCHED: &[&str] = &[
     "CARGO_PRIMARY_PACKAGE",
     "DEBUG",
     "HOST",
+    // Set by `cargo lowmem` to a directory named by its process id: watching it would rerun the
+    // build script on every governed build.
+    "LOWMEM_GOVERNOR_DIR",
     "NUM_JOBS",
     "OPT_LEVEL",
     "OUT_DIR",

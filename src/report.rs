@@ -39,6 +39,8 @@ pub struct Report {
     pub notes: Vec<String>,
     /// The files the estimate's graph comes from (Cargo.lock), for `rerun-if-changed`.
     pub(crate) graph_files: Vec<std::path::PathBuf>,
+    /// Whether the build runs under `cargo lowmem` (its governor directory is set).
+    pub(crate) governed: bool,
     /// The feature check (empty when no feature rules were set).
     pub features: FeatureReport,
     /// The environment variables read that a user can set (for `rerun-if-env-changed`).

@@ -106,9 +106,11 @@ mod tests {
         let (total, units) = heaviest_moment(&WEIGHTS, &relation, 2, SHARES);
         assert_eq!(units, vec![0, 1]);
         assert!((total - 1400.0).abs() < 1e-9);
+        // With four jobs, 3 (600) with all three pipelined dependents makes the heavier moment:
+        // 600 + 800 + 400 + 320 against 1000 + 400 + 320 + 30.
         let (total, units) = heaviest_moment(&WEIGHTS, &relation, 4, SHARES);
-        assert_eq!(units, vec![0, 1, 2, 4]);
-        assert!((total - (1000.0 + 400.0 + 320.0 + 30.0)).abs() < 1e-9);
+        assert_eq!(units, vec![3, 0, 1, 2]);
+        assert!((total - 2120.0).abs() < 1e-9);
     }
 
     #[test]

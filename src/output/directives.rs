@@ -10,6 +10,9 @@ use std::path::PathBuf;
 /// The prefix of every message, so users can tell where a warning comes from.
 const TAG: &str = "lowmem_build: ";
 
+/// The line that points a short build at the governor, when it does not run under it.
+pub(crate) const GOVERNOR_HINT: &str = "or let `cargo lowmem build` start each rustc only when it fits (`cargo install lowmem_build`; it takes cargo's arguments)";
+
 /// What the running cargo and the caller accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Capabilities {
@@ -88,6 +91,12 @@ pub(crate) fn directives(report: &Report, caps: Capabilities) -> Output {
                 .enumerate()
                 .map(|(i, a)| format!("fix {}: {a}", i + 1)),
         );
+        if let Some(split) = &report.split {
+            message.push(format!("or {split}"));
+        }
+        if report.tier.is_short() && !report.governed {
+            message.push(GOVERNOR_HINT.to_string());
+        }
     }
     message.extend(
         report
@@ -208,6 +217,7 @@ mod report_tests {
         let mut ok = report("64GiB", Policy::Warn, false);
         ok.watched_env = vec!["LOWMEM_BUILD".to_string()];
         ok.settings.files_read = vec![Path::new("/ws/Cargo.toml").to_path_buf()];
+        ok.graph_files = vec![Path::new("/ws/Cargo.lock").to_path_buf()];
         let out = directives(&ok, ALL);
         assert_eq!(
             out.stdout,
@@ -218,6 +228,7 @@ mod report_tests {
                 "cargo:rustc-check-cfg=cfg(lowmem)",
                 "cargo:rerun-if-env-changed=LOWMEM_BUILD",
                 "cargo:rerun-if-changed=/ws/Cargo.toml",
+                "cargo:rerun-if-changed=/ws/Cargo.lock",
             ]
         );
         assert_eq!(out.exit_with, None);
@@ -272,7 +283,7 @@ mod report_tests {
             .filter(|l| l.starts_with("cargo:warning="))
             .collect();
         assert!(warnings.len() > 15, "{warnings:#?}");
-        assert!(warnings.iter().any(|w| w.contains("estimated peak")));
+        assert!(warnings.iter().any(|w| w.contains("estimated need")));
         assert!(warnings.iter().all(|w| !w.contains('\n')));
     }
 }

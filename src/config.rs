@@ -175,10 +175,14 @@ impl Config {
         let system = SystemRoot::new(&self.system_root);
         let memory = probe::probe(&system);
         let settings = read_settings(env, self.profile.as_deref());
+        let (declared, declared_problems, declared_files) =
+            declared_rules(self.manifest_path.as_deref(), &settings);
+        let mut rules = self.rules.clone();
+        rules.extend(declared);
         let features = if options.policy.unwrap_or(self.policy) == Policy::Off {
             FeatureReport::default()
         } else {
-            features::verify(env, &self.rules, self.manifest_path.as_deref())
+            features::verify(env, &rules, self.manifest_path.as_deref())
         };
         let inputs = estimate::read::read(env, &system, &settings, self.manifest_path.as_deref());
         let (graph, store, graph_files, graph_note) = match inputs {
@@ -195,7 +199,9 @@ impl Config {
             report.notes.extend(graph.problems.iter().cloned());
         }
         report.notes.extend(graph_note);
+        report.problems.extend(declared_problems);
         report.graph_files = graph_files;
+        report.graph_files.extend(declared_files);
         report.governed = env.is_set("LOWMEM_GOVERNOR_DIR");
         report.features = features;
         report.watched_env = env.watched();
@@ -247,6 +253,48 @@ impl Config {
             watched_env: Vec::new(),
         }
     }
+}
+
+/// The feature rules declared in the package's manifest (`manifest`, else the build script's
+/// package) and in its workspace root's, with the problems found and the files read.
+fn declared_rules(
+    manifest: Option<&Path>,
+    settings: &BuildSettings,
+) -> (Vec<Rule>, Vec<String>, Vec<PathBuf>) {
+    let own = manifest
+        .map(Path::to_path_buf)
+        .or_else(|| settings.manifest_dir.as_ref().map(|d| d.join("Cargo.toml")));
+    let Some(own) = own else {
+        return Default::default();
+    };
+    let mut files = vec![own.clone()];
+    let mut log = crate::settings::discover::Log::default();
+    if let Some(root) = own
+        .parent()
+        .and_then(|dir| crate::settings::discover::workspace_manifest(dir, &mut log))
+    {
+        if root.path != own {
+            files.push(root.path);
+        }
+    }
+    let mut rules = Vec::new();
+    let mut problems = Vec::new();
+    let mut read = Vec::new();
+    for file in files {
+        let Some(table) = crate::probe::fs::read_small(&file)
+            .ok()
+            .and_then(|text| crate::settings::toml::parse(&text).ok())
+        else {
+            continue;
+        };
+        let (found, wrong) = features::declared::rules_in(&table, &file);
+        if !found.is_empty() || !wrong.is_empty() {
+            read.push(file);
+        }
+        rules.extend(found);
+        problems.extend(wrong);
+    }
+    (rules, problems, read)
 }
 
 /// The cargo flag that selects the profile being built.

@@ -188,7 +188,7 @@ pub mod store;
 pub use assess::{Advice, SplitPlan, Tier};
 pub use config::Config;
 pub use estimate::{CratePeak, Estimate, PeakSource, Phase};
-pub use features::{FeatureReport, FeatureViolation};
+pub use features::{FeatureReport, FeatureRule, FeatureViolation};
 pub use options::Policy;
 pub use probe::{BudgetSource, CgroupLimit, CgroupMemory, MemorySnapshot, ThisBuild};
 pub use report::Report;

@@ -208,3 +208,84 @@ fn a_crate_that_cannot_fit_gets_a_post_mortem() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Feature rules declared as data: `cargo lowmem preflight` reports the broken rule before
+/// anything compiles, and under the governor, in deny mode, the build stops as the offending
+/// crate is about to compile, naming it, the feature and who turned it on; warn mode says so and
+/// builds.
+#[test]
+fn feature_rules_in_the_manifest_stop_a_denied_build_before_the_crate_compiles() {
+    let dir = temp_dir("governor-rules");
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"rules-app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+         [dependencies]\nheavy = { path = \"heavy\", features = [\"full\"] }\n\n\
+         [package.metadata.lowmem_build]\nforbid-features = { heavy = [\"full\"] }\n",
+    );
+    write("src/main.rs", "fn main() { heavy::f(); }\n");
+    write(
+        "heavy/Cargo.toml",
+        "[package]\nname = \"heavy\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nfull = []\n",
+    );
+    write("heavy/src/lib.rs", "pub fn f() {}\n");
+    let lock = Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(lock.success());
+    let target = dir.join("target");
+    let run = |args: &[&str], deny: bool| {
+        let mut command = Command::new(LOWMEM);
+        command
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_NET_OFFLINE", "true")
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("LOWMEM_BUILD_MEMORY");
+        if deny {
+            command.env("LOWMEM_BUILD", "deny");
+        } else {
+            command.env_remove("LOWMEM_BUILD");
+        }
+        let out = command.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (_, stdout, stderr) = run(&["lowmem", "preflight"], false);
+    assert!(
+        stdout.contains("feature rule") && stdout.contains("`heavy` has `full` on"),
+        "{stdout}\n{stderr}"
+    );
+
+    let (ok, _, stderr) = run(&["lowmem", "build"], true);
+    assert!(!ok, "{stderr}");
+    assert!(
+        stderr.contains("error: cargo-lowmem: feature rule broken: `heavy` would be compiled with full (`heavy` must not have full); stopped before it compiles"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("heavy feature \"full\""), "{stderr}");
+    assert!(stderr.contains("rules-app v0.1.0"), "{stderr}");
+    let compiled = std::fs::read_dir(target.join("debug/deps"))
+        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libheavy")))
+        .unwrap_or(false);
+    assert!(!compiled, "heavy must not have been compiled");
+
+    let (ok, _, stderr) = run(&["lowmem", "build"], false);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("        Rule `heavy` would be compiled with full"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -277,7 +277,10 @@ mod tests {
         );
         assert_eq!(
             actions,
-            ["export CARGO_PROFILE_DEV_DEBUG=0", "export CARGO_BUILD_JOBS=1"]
+            [
+                "export CARGO_PROFILE_DEV_DEBUG=0",
+                "export CARGO_BUILD_JOBS=1"
+            ]
         );
         assert!(advice[1].peak_after < advice[0].peak_after);
         let plenty = advise(&e, &settings, 64 * GIB, LinkersOnPath::default());

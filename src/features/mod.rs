@@ -5,8 +5,10 @@
 //! features, as `cargo tree -e normal,features --target <TARGET>` shows it, not `cargo
 //! metadata`'s union over every member, dev and build dependency and platform.
 
+pub(crate) mod declared;
+
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 // The check itself (`cargo tree`, the graph, the rules, the cache) is compiled only with the
 // `feature-check` feature: a third of this crate's compile time, which callers that set no rules
@@ -64,6 +66,104 @@ pub(crate) enum Rule {
         krate: String,
         features: Vec<String>,
     },
+}
+
+impl Rule {
+    /// The crate the rule is about.
+    pub(crate) fn krate(&self) -> &str {
+        match self {
+            Rule::Forbid { krate, .. }
+            | Rule::AllowOnly { krate, .. }
+            | Rule::Require { krate, .. } => krate,
+        }
+    }
+
+    /// What breaks the rule in a crate built with `features`: the features on that must be off,
+    /// or (for `Require`) the required ones that are off.
+    pub(crate) fn broken_by(&self, features: &[String]) -> Vec<String> {
+        let on = |f: &String| features.contains(f);
+        match self {
+            Rule::Forbid {
+                features: forbidden,
+                ..
+            } => forbidden.iter().filter(|f| on(f)).cloned().collect(),
+            Rule::AllowOnly {
+                pattern, allowed, ..
+            } => features
+                .iter()
+                .filter(|f| crate::glob::matches(pattern, f) && !allowed.contains(f))
+                .cloned()
+                .collect(),
+            Rule::Require {
+                features: required, ..
+            } => required.iter().filter(|f| !on(f)).cloned().collect(),
+        }
+    }
+}
+
+/// A rule about the features one crate may be compiled with: set in `build.rs`
+/// ([`Config::forbid_features`](crate::Config::forbid_features) and its siblings) or declared in
+/// a manifest's `[package.metadata.lowmem_build]` or `[workspace.metadata.lowmem_build]`. Tools
+/// (`cargo lowmem`) check each rustc's features against them as the crate is about to compile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureRule(Rule);
+
+impl FeatureRule {
+    /// The rules declared in the manifest at `path` (both metadata tables), and one line for each
+    /// entry that is not understood (naming the file and what is accepted). A manifest that
+    /// cannot be read has none.
+    pub fn declared_in(path: &Path) -> (Vec<FeatureRule>, Vec<String>) {
+        let Some(table) = crate::probe::fs::read_small(path)
+            .ok()
+            .and_then(|text| crate::settings::toml::parse(&text).ok())
+        else {
+            return (Vec::new(), Vec::new());
+        };
+        let (rules, problems) = declared::rules_in(&table, path);
+        (rules.into_iter().map(FeatureRule).collect(), problems)
+    }
+
+    /// Whether the rule is about the crate named `krate` (`-` and `_` alike, as rustc's
+    /// `--crate-name` spells it too).
+    pub fn applies_to(&self, krate: &str) -> bool {
+        let key = |s: &str| s.replace('_', "-").to_ascii_lowercase();
+        key(self.0.krate()) == key(krate)
+    }
+
+    /// What breaks the rule in a crate compiled with `features` (its `--cfg feature` names):
+    /// features on that must be off, or required ones that are off; empty when it holds.
+    pub fn broken_by(&self, features: &[String]) -> Vec<String> {
+        self.0.broken_by(features)
+    }
+
+    /// Whether breaking it means required features are missing (rather than forbidden ones on).
+    pub fn requires(&self) -> bool {
+        matches!(self.0, Rule::Require { .. })
+    }
+}
+
+impl fmt::Display for FeatureRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Rule::Forbid { krate, features } => {
+                write!(f, "`{krate}` must not have {}", features.join(", "))
+            }
+            Rule::AllowOnly {
+                krate,
+                pattern,
+                allowed,
+            } => {
+                write!(
+                    f,
+                    "`{krate}` may have of `{pattern}` only {}",
+                    allowed.join(", ")
+                )
+            }
+            Rule::Require { krate, features } => {
+                write!(f, "`{krate}` must have {}", features.join(", "))
+            }
+        }
+    }
 }
 
 /// The five dtypes of the polars preset.

@@ -37,7 +37,6 @@ impl Table {
     }
 
     /// The entries, keys in sorted order.
-    #[cfg(any(test, feature = "feature-check"))]
     pub(crate) fn iter(&self) -> std::slice::Iter<'_, (String, Value)> {
         self.0.iter()
     }

@@ -126,8 +126,11 @@ impl Setup {
                     .collect()
             })
             .unwrap_or_default();
+        let absolute =
+            std::env::current_dir().map_or_else(|_| manifest.clone(), |cwd| cwd.join(&manifest));
+        let rule_manifests = crate::rules::manifests(&absolute);
         let dir = dir.filter(|d| {
-            governor::prepare(d, budget_kib, margin, kill_margin, &plan)
+            governor::prepare(d, budget_kib, margin, kill_margin, &plan, &rule_manifests)
                 .map_err(|e| {
                     eprintln!(
                         "warning: cargo-lowmem: cannot write {} ({e}); the build runs ungoverned",
@@ -406,6 +409,7 @@ pub fn event_line(kind: &str, krate: &str, detail: &str) -> String {
         "retrying" => ("Retrying", format!("{krate}: {detail}")),
         "oom-killed" => ("OOM-killed", format!("{krate} ({})", humanize(detail))),
         "gave-up-waiting" => ("Starting", format!("{krate}: {detail}")),
+        "feature-rule" => ("Rule", detail.to_string()),
         other => (other, format!("{krate}: {detail}")),
     };
     format!("{verb:>12} {rest}")

@@ -77,6 +77,20 @@ impl Governor {
         })
     }
 
+    /// The governor's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The manifest the build was started with (for `cargo tree`), when the parent wrote it.
+    pub fn workspace_manifest(&self) -> Option<PathBuf> {
+        fs::read_to_string(self.dir.join(crate::rules::MANIFESTS))
+            .ok()?
+            .lines()
+            .next()
+            .map(PathBuf::from)
+    }
+
     /// What compiling `package` (linking, for `links`) is expected to take, KiB.
     pub fn expected_kib(&self, package: &str, version: &str, links: bool) -> u64 {
         let find = |link: bool| {
@@ -393,8 +407,14 @@ pub fn prepare(
     margin_kib: u64,
     kill_margin_kib: u64,
     plan: &[(String, String, bool, u64)],
+    rule_manifests: &[PathBuf],
 ) -> std::io::Result<()> {
     fs::create_dir_all(dir.join("units"))?;
+    let mut manifests = String::new();
+    for m in rule_manifests {
+        manifests.push_str(&format!("{}\n", m.display()));
+    }
+    fs::write(dir.join(crate::rules::MANIFESTS), manifests)?;
     fs::write(
         dir.join("config"),
         format!("{budget_kib} {margin_kib} {kill_margin_kib}\n"),
@@ -454,6 +474,7 @@ mod tests {
             64,
             32,
             &[("big".into(), "1.0.0".into(), false, 900)],
+            &[],
         )
         .unwrap();
         let mut child = std::process::Command::new("true").spawn().unwrap();

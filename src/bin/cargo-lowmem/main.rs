@@ -17,6 +17,7 @@ mod governed;
 mod governor;
 mod postmortem;
 mod preflight;
+mod rules;
 mod sample;
 #[allow(unsafe_code)]
 mod sys;

@@ -51,6 +51,12 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let (package, version) = (env("CARGO_PKG_NAME"), env("CARGO_PKG_VERSION"));
     let governor = Governor::from_env();
+    if let Some(code) = governor
+        .as_ref()
+        .and_then(|g| check_rules(g, &unit, &package, &version))
+    {
+        return code;
+    }
     let expected = governor
         .as_ref()
         .map_or(0, |g| g.expected_kib(&package, &version, unit.links()));
@@ -105,6 +111,34 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
         }
         return exit_code(outcome.status);
     }
+}
+
+/// The feature rules against this crate's features, before it compiles: a broken rule is an
+/// event (and a warning); in deny mode (`LOWMEM_BUILD=deny`) the crate is not compiled and the
+/// returned code fails the build.
+fn check_rules(governor: &Governor, unit: &Unit, package: &str, version: &str) -> Option<i32> {
+    let broken = crate::rules::broken(governor.dir(), &unit.krate, &unit.features);
+    if broken.is_empty() {
+        return None;
+    }
+    let deny = std::env::var("LOWMEM_BUILD").is_ok_and(|p| p.trim() == "deny");
+    for b in &broken {
+        let line = crate::rules::describe(package, b);
+        governor.event("feature-rule", &unit.krate, &line);
+        if deny {
+            eprintln!("error: cargo-lowmem: feature rule broken: {line}; stopped before it compiles (LOWMEM_BUILD=deny)");
+            if let Some(workspace) = governor.workspace_manifest() {
+                let who = crate::rules::who_enabled(&workspace, package, version, &b.features);
+                if !who.is_empty() {
+                    eprintln!("note: cargo-lowmem: who turned them on (cargo tree -e features -i {package}):");
+                    for line in who {
+                        eprintln!("    {line}");
+                    }
+                }
+            }
+        }
+    }
+    deny.then_some(101)
 }
 
 /// What one run of rustc did.

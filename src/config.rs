@@ -174,7 +174,8 @@ impl Config {
         let options = read_options(env);
         let system = SystemRoot::new(&self.system_root);
         let memory = probe::probe(&system);
-        let settings = read_settings(env, self.profile.as_deref());
+        let manifest_dir = self.manifest_path.as_deref().and_then(Path::parent);
+        let settings = read_settings(env, self.profile.as_deref(), manifest_dir);
         let (declared, declared_problems, declared_files) =
             declared_rules(self.manifest_path.as_deref(), &settings);
         let mut rules = self.rules.clone();

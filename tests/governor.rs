@@ -277,7 +277,10 @@ fn feature_rules_in_the_manifest_stop_a_denied_build_before_the_crate_compiles()
     assert!(stderr.contains("heavy feature \"full\""), "{stderr}");
     assert!(stderr.contains("rules-app v0.1.0"), "{stderr}");
     let compiled = std::fs::read_dir(target.join("debug/deps"))
-        .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libheavy")))
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with("libheavy"))
+        })
         .unwrap_or(false);
     assert!(!compiled, "heavy must not have been compiled");
 
@@ -287,5 +290,85 @@ fn feature_rules_in_the_manifest_stop_a_denied_build_before_the_crate_compiles()
         stderr.contains("        Rule `heavy` would be compiled with full"),
         "{stderr}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A wrapper already configured (sccache's place) keeps working: `cargo lowmem` runs it behind
+/// itself for every rustc, from `RUSTC_WRAPPER` or `build.rustc-wrapper`; and `cargo lowmem exec`
+/// governs any command that runs cargo.
+#[test]
+fn a_configured_wrapper_is_chained_and_exec_governs_any_command() {
+    let dir = temp_dir("governor-chain");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"chained\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").unwrap();
+    // A stand-in for sccache: logs each compiler call, then runs it.
+    let log = dir.join("inner.log");
+    let inner = dir.join("inner-wrapper.sh");
+    std::fs::write(
+        &inner,
+        format!(
+            "#!/bin/sh\necho \"$@\" >> '{}'\nexec \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let target = dir.join("target");
+    let run = |args: &[&str], wrapper_env: bool| {
+        let mut command = Command::new(LOWMEM);
+        command
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", &target)
+            .env("CARGO_NET_OFFLINE", "true");
+        if wrapper_env {
+            command.env("RUSTC_WRAPPER", &inner);
+        } else {
+            command.env_remove("RUSTC_WRAPPER");
+        }
+        let out = command.output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, stderr) = run(&["lowmem", "build"], true);
+    assert!(ok, "{stderr}");
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(logged.contains("--crate-name chained"), "{logged}");
+    let records = store::read(&store::path_in(&target));
+    assert!(records.iter().any(|r| r.krate == "chained"), "measured too");
+
+    // The config-file form.
+    std::fs::remove_file(&log).unwrap();
+    std::fs::remove_dir_all(&target).unwrap();
+    std::fs::create_dir_all(dir.join(".cargo")).unwrap();
+    std::fs::write(
+        dir.join(".cargo/config.toml"),
+        format!(
+            "[build]\nrustc-wrapper = {:?}\n",
+            inner.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (ok, stderr) = run(&["lowmem", "build"], false);
+    assert!(ok, "{stderr}");
+    assert!(std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("--crate-name chained"));
+    std::fs::remove_file(dir.join(".cargo/config.toml")).unwrap();
+
+    // exec: the command runs with the governor in its environment.
+    std::fs::remove_dir_all(&target).unwrap();
+    let (ok, stderr) = run(&["lowmem", "exec", "--", env!("CARGO"), "build"], false);
+    assert!(ok, "{stderr}");
+    let records = store::read(&store::path_in(&target));
+    assert!(records.iter().any(|r| r.krate == "chained"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -262,7 +262,7 @@ impl BuildSettings {
     /// Reads the settings in effect from the process environment (cargo's, in a build script;
     /// outside one, `profile` or `dev` with the defaults).
     pub fn from_env(profile: Option<&str>) -> BuildSettings {
-        read_settings(&crate::env::Env::process(&[]), profile)
+        read_settings(&crate::env::Env::process(&[]), profile, None)
     }
 
     /// The `CARGO_PROFILE_<NAME>_` prefix for this profile's variables.

@@ -10,7 +10,11 @@ use std::path::{Path, PathBuf};
 
 /// Reads the settings in effect. Outside a build script `assumed_profile` (or `dev`) is used and
 /// the rest falls back to defaults: host target, all cores.
-pub(crate) fn read_settings(env: &Env, assumed_profile: Option<&str>) -> BuildSettings {
+pub(crate) fn read_settings(
+    env: &Env,
+    assumed_profile: Option<&str>,
+    manifest_dir: Option<&Path>,
+) -> BuildSettings {
     let in_build_script = env.is_set("OUT_DIR") && env.is_set("NUM_JOBS") && env.is_set("TARGET");
     let mut problems = Vec::new();
     let rustc = rustc::version(env).map_err(|e| problems.push(e)).ok();
@@ -24,7 +28,11 @@ pub(crate) fn read_settings(env: &Env, assumed_profile: Option<&str>) -> BuildSe
         .map_or_else(|| host.clone(), str::to_string);
     let profile = profile_name(env, in_build_script, assumed_profile);
 
-    let manifest_dir = env.text("CARGO_MANIFEST_DIR").map(PathBuf::from);
+    // The package named explicitly (`Config::manifest_path`, a tool's `--manifest-path`), else
+    // the build script's.
+    let manifest_dir = manifest_dir
+        .map(Path::to_path_buf)
+        .or_else(|| env.text("CARGO_MANIFEST_DIR").map(PathBuf::from));
     let mut log = Log::default();
     let manifest = manifest_dir
         .as_deref()
@@ -453,7 +461,7 @@ mod project_tests {
     fn a_member_outside_a_build_script_reads_workspace_profiles_and_config() {
         let app = project("ws/crates/app");
         let env = env_for(&app, &[("CARGO_PROFILE_DEV_CODEGEN_UNITS", "4")]);
-        let s = read_settings(&env, None);
+        let s = read_settings(&env, None, None);
         assert!(!s.in_build_script);
         assert_eq!(s.profile, "dev");
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
@@ -507,7 +515,7 @@ mod project_tests {
                 ("CARGO_PKG_RUST_VERSION", "1.70"),
             ],
         );
-        let s = read_settings(&env, None);
+        let s = read_settings(&env, None, None);
         assert!(s.in_build_script);
         assert_eq!(s.profile, "lowmem");
         assert_eq!(s.jobs, Setting::new(2, Origin::Cargo("NUM_JOBS")));
@@ -531,6 +539,7 @@ mod project_tests {
         let s = read_settings(
             &env_for(&app, &[("CARGO_PROFILE_DEV_CODEGEN_UNITS", "")]),
             None,
+            None,
         );
         assert!(
             s.problems
@@ -539,7 +548,7 @@ mod project_tests {
             "{:?}",
             s.problems
         );
-        let s = read_settings(&env_for(&app, &[]), Some("loop-a"));
+        let s = read_settings(&env_for(&app, &[]), Some("loop-a"), None);
         assert!(
             s.problems.iter().any(|p| p.contains("cycle")),
             "{:?}",
@@ -552,7 +561,7 @@ mod project_tests {
         );
 
         let broken = project("broken");
-        let s = read_settings(&env_for(&broken, &[]), None);
+        let s = read_settings(&env_for(&broken, &[]), None, None);
         assert!(
             s.problems
                 .iter()

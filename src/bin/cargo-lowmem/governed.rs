@@ -83,7 +83,8 @@ impl Setup {
     ) -> Setup {
         let mut config = Config::new();
         config.cargo_directives(false);
-        let manifest = manifest.map_or_else(|| PathBuf::from("Cargo.toml"), PathBuf::from);
+        let manifest =
+            absolute(&manifest.map_or_else(|| PathBuf::from("Cargo.toml"), PathBuf::from));
         if manifest.is_file() {
             config.manifest_path(&manifest);
         }
@@ -312,6 +313,14 @@ impl Setup {
             Err(_) => ExitCode::from(1),
         }
     }
+}
+
+/// `path` from the current directory when it is relative.
+pub fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    std::env::current_dir().map_or_else(|_| path.to_path_buf(), |cwd| cwd.join(path))
 }
 
 /// Whether a configured wrapper is this program (the always-on config form): not chained.

@@ -16,7 +16,7 @@ pub fn run(options: &Preflight) -> ExitCode {
         eprintln!("error: cargo-lowmem: no {manifest}: run it in a package's directory or give --manifest-path");
         return ExitCode::from(1);
     }
-    config.manifest_path(&manifest);
+    config.manifest_path(crate::governed::absolute(std::path::Path::new(&manifest)));
     if let Some(profile) = &options.profile {
         config.profile(profile);
     }

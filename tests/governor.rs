@@ -176,6 +176,24 @@ fn two_heavy_crates_build_in_1gib_with_the_governor() {
     assert_eq!(cgroup.oom_kills(), 0, "{stderr}");
     assert!(stderr.contains("     Waiting gen_"), "{stderr}");
     assert!(!stderr.contains("Retrying"), "{stderr}");
+
+    // Always on: plain cargo with `build.rustc-wrapper = "cargo-lowmem"` governs too.
+    std::fs::remove_dir_all(target.join("debug")).unwrap();
+    std::fs::create_dir_all(dir.join(".cargo")).unwrap();
+    std::fs::write(
+        dir.join(".cargo/config.toml"),
+        format!("[build]\nrustc-wrapper = {LOWMEM:?}\n"),
+    )
+    .unwrap();
+    let (ok, stderr) = cgroup.run(
+        &dir,
+        &target,
+        env!("CARGO"),
+        &["build", "-j2", "--workspace"],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(cgroup.oom_kills(), 0, "{stderr}");
+    assert!(stderr.contains("     Waiting gen_"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -165,7 +165,9 @@ require-features = { polars = ["lazy"] }
         assert!(problems.iter().any(|p| p.starts_with(
             "/ws/Cargo.toml [workspace.metadata.lowmem_build]: `polars-minimal-dtypes` is not true or false; accepted:"
         )), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("`frobnicate` is not a key lowmem_build knows")));
+        assert!(problems
+            .iter()
+            .any(|p| p.contains("`frobnicate` is not a key lowmem_build knows")));
         assert!(problems.iter().all(|p| !p.contains('\n')));
         assert_eq!(parse("[package]\nname = \"x\"\n"), (vec![], vec![]));
     }

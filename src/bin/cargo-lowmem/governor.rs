@@ -22,6 +22,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The directory variable.
 pub const DIR_VAR: &str = "LOWMEM_GOVERNOR_DIR";
+/// `off` keeps a wrapper that runs outside `cargo lowmem` to recording (the calibration script).
+pub const SWITCH_VAR: &str = "LOWMEM_BUILD_GOVERNOR";
+/// Margins of a governor nobody configured, KiB.
+const DEFAULT_MARGIN_KIB: u64 = 64 * 1024;
+const DEFAULT_KILL_MARGIN_KIB: u64 = 32 * 1024;
 /// How long a rustc may wait for memory before it starts anyway (with an event saying so): a
 /// machine that never frees memory must not hang the build.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
@@ -39,6 +44,8 @@ pub fn now_ms() -> u64 {
 /// The governor of one build, as one wrapper sees it.
 pub struct Governor {
     dir: PathBuf,
+    /// Always on (no `cargo lowmem` parent prints the events): the wrapper says them itself.
+    implicit: bool,
     /// (package, version, link, expected KiB).
     plan: Vec<(String, String, bool, u64)>,
     budget_kib: u64,
@@ -70,11 +77,54 @@ impl Governor {
         fs::create_dir_all(dir.join("units")).ok()?;
         Some(Governor {
             dir,
+            implicit: false,
             plan,
             budget_kib,
             margin_kib,
             kill_margin_kib,
         })
+    }
+
+    /// The governor of a build that runs with this program as its `RUSTC_WRAPPER` but not
+    /// under `cargo lowmem` (`[build] rustc-wrapper = "cargo-lowmem"`, always on): one directory
+    /// per cargo process under `<target>/lowmem/governor/`, made by the first wrapper, with the
+    /// default margins and no plan (expected peaks come from the store). Directories of cargo
+    /// processes that are gone are removed. `None` with `LOWMEM_BUILD_GOVERNOR=off`.
+    pub fn implicit(target_dir: &Path) -> Option<Governor> {
+        if std::env::var(SWITCH_VAR).is_ok_and(|v| v.trim() == "off") {
+            return None;
+        }
+        let cargo = parent_pid()?;
+        let base = target_dir.join("lowmem").join("governor");
+        let dir = base.join(format!("cargo-{cargo}-{}", start_time(cargo)?));
+        if !dir.join("config").is_file() {
+            if let Ok(entries) = fs::read_dir(&base) {
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let alive = name
+                        .strip_prefix("cargo-")
+                        .and_then(|rest| rest.split_once('-'))
+                        .and_then(|(pid, start)| Some((pid.parse().ok()?, start.parse().ok()?)))
+                        .is_some_and(|(pid, start): (u32, u64)| start_time(pid) == Some(start));
+                    if name.starts_with("cargo-") && !alive {
+                        let _ = fs::remove_dir_all(entry.path());
+                    }
+                }
+            }
+            prepare(
+                &dir,
+                0,
+                DEFAULT_MARGIN_KIB,
+                DEFAULT_KILL_MARGIN_KIB,
+                &[],
+                &[],
+            )
+            .ok()?;
+        }
+        std::env::set_var(DIR_VAR, &dir);
+        let mut governor = Governor::from_env()?;
+        governor.implicit = true;
+        Some(governor)
     }
 
     /// The governor's directory.
@@ -89,6 +139,23 @@ impl Governor {
             .lines()
             .next()
             .map(PathBuf::from)
+    }
+
+    /// What compiling `package` (linking, for `links`) is expected to take, KiB: the plan's
+    /// figure, else the largest measured in `store` for this package, version and settings,
+    /// else a default.
+    pub fn expected_for(
+        &self,
+        package: &str,
+        version: &str,
+        links: bool,
+        measured: impl FnOnce() -> Option<u64>,
+    ) -> u64 {
+        let planned = self.expected_kib(package, version, links);
+        if planned != UNKNOWN_KIB {
+            return planned;
+        }
+        measured().unwrap_or(UNKNOWN_KIB)
     }
 
     /// What compiling `package` (linking, for `links`) is expected to take, KiB.
@@ -107,8 +174,11 @@ impl Governor {
         .unwrap_or(UNKNOWN_KIB)
     }
 
-    /// Appends an event line: `ms kind crate detail`.
+    /// Appends an event line: `ms kind crate detail` (and, always on, says it on stderr).
     pub fn event(&self, kind: &str, krate: &str, detail: &str) {
+        if self.implicit {
+            eprintln!("{}", crate::governed::event_line(kind, krate, detail));
+        }
         if let Ok(mut file) = OpenOptions::new()
             .create(true)
             .append(true)
@@ -334,6 +404,16 @@ fn start_time(pid: u32) -> Option<u64> {
 
 fn own_start_time() -> Option<u64> {
     start_time(std::process::id())
+}
+
+/// The parent's pid (field 4 of /proc/self/stat).
+fn parent_pid() -> Option<u32> {
+    let stat = fs::read_to_string("/proc/self/stat").ok()?;
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// An admitted rustc's place in the governor, given up when dropped.

@@ -50,16 +50,21 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
     };
     let env = |k: &str| std::env::var(k).unwrap_or_default();
     let (package, version) = (env("CARGO_PKG_NAME"), env("CARGO_PKG_VERSION"));
-    let governor = Governor::from_env();
+    let governor = Governor::from_env().or_else(|| {
+        let out_dir = unit.out_dir.as_deref()?;
+        Governor::implicit(&target_dir(out_dir, &unit.profile, &unit.target)?)
+    });
     if let Some(code) = governor
         .as_ref()
         .and_then(|g| check_rules(g, &unit, &package, &version))
     {
         return code;
     }
-    let expected = governor
-        .as_ref()
-        .map_or(0, |g| g.expected_kib(&package, &version, unit.links()));
+    let expected = governor.as_ref().map_or(0, |g| {
+        g.expected_for(&package, &version, unit.links(), || {
+            measured_kib(&unit, &package, &version)
+        })
+    });
     let artifacts = Arc::new(Mutex::new(Vec::new()));
     let mut alone = false;
     loop {
@@ -111,6 +116,23 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
         }
         return exit_code(outcome.status);
     }
+}
+
+/// The largest anonymous peak the store holds for this crate with these settings.
+fn measured_kib(unit: &Unit, package: &str, version: &str) -> Option<u64> {
+    let path = store_path(unit)?;
+    store::read(&path)
+        .iter()
+        .filter(|r| {
+            r.succeeded()
+                && r.package == package
+                && r.version == version
+                && r.kind == unit.kind
+                && r.opt == unit.opt
+                && r.debuginfo == unit.debuginfo
+        })
+        .map(|r| r.anon_kib)
+        .max()
 }
 
 /// The feature rules against this crate's features, before it compiles: a broken rule is an

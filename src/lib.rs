@@ -1,11 +1,26 @@
-//! Warns from `build.rs` before a heavy build runs out of memory, and says exactly what to change.
+//! Keeps a Rust build within the memory it has: from `build.rs` it estimates what *this*
+//! build needs from its own dependency graph and warns with the exact fixes when memory is
+//! short; the `cargo lowmem` tool in this package runs the build so that it fits.
 //!
 //! Crates such as polars or arrow take 1-3.5 GB per rustc process; with parallel jobs, full
 //! debuginfo and a 2-4 GB container the kernel kills rustc and cargo prints only
-//! `signal: 9, SIGKILL: kill`. `lowmem_build` runs in your build script, finds the memory that
-//! really applies (container limits included), reads the build settings in effect, estimates the
-//! peak, and when memory is short prints `cargo:warning` lines with the fixes, ranked by their
-//! measured effect.
+//! `signal: 9, SIGKILL: kill`.
+//!
+//! # The two halves
+//! - **The library** (this crate, as a build-dependency): [`check()`] finds the memory that
+//!   really applies (container limits included, this build's own running processes not counted
+//!   as taken), reads the build settings in effect, estimates the build's need from its
+//!   dependency graph (Cargo.lock and the manifests, narrowed to the target and the features
+//!   cargo resolves), and when memory is short prints `cargo:warning` lines with the fixes that
+//!   change this estimate. It hands your crate `cargo:rustc-env`/`cfg` hints, and checks the
+//!   feature rules you set. It never fails a build unless you ask (`LOWMEM_BUILD=deny`).
+//! - **The tool**, `cargo lowmem` (the `cargo-lowmem` binary; `cargo install lowmem_build`):
+//!   `preflight` prints the same report before any build, with the plan it would follow;
+//!   `build`, `check`, `test`, ... run cargo with itself as `RUSTC_WRAPPER`: each rustc starts
+//!   only when its expected peak fits, the newest gives way under pressure and is retried
+//!   alone, every rustc's measured peak goes into the store in the target directory (which
+//!   later estimates read first), and after an OOM kill it says which crate and what to change.
+//!   Building this crate as a dependency never builds the binary.
 //!
 //! ```no_run
 //! // build.rs
@@ -28,17 +43,44 @@
 //! let report = lowmem_build::Config::new()
 //!     .cargo_directives(false)
 //!     .memory(2 << 30) // pretend a 2 GiB runner
+//!     .manifest_path(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"))
 //!     .check();
 //! println!("{report}");
 //! assert_eq!(report.budget_mib(), 2048);
+//! let estimate = report.estimate.expect("this package has a Cargo.lock");
+//! assert!(estimate.crates >= 1);
 //! ```
+//!
+//! # The estimate
+//! What the build needs: the smallest memory limit under which it finishes without an OOM
+//! kill. That is close to the build's peak of *anonymous* memory, not of summed RSS (concurrent
+//! rustc processes share the compiler's library, and a linker's resident set is mostly mapped
+//! input files the kernel reclaims): measured, a polars build whose summed RSS peaked at 3.4 GiB
+//! finished in a 2.5 GiB memory cgroup. The estimate works it out from:
+//! - **the graph**: the packages this build compiles, from the workspace's Cargo.lock and the
+//!   manifests (no subprocess), with cargo's feature resolution and the target's `cfg`; which
+//!   are built for the host (build scripts' and proc-macros' dependencies, always with
+//!   `debug = 0`); cached in the target directory.
+//! - **each crate's peak**, from the best source there is: measured on this machine by an
+//!   earlier build (the store `cargo lowmem` writes, [`store`]); else the table shipped in this
+//!   crate, measured from real builds of tokio/axum, arrow/parquet, polars, datafusion and the
+//!   syn/serde family by debuginfo level and opt-level (features that matter, such as polars'
+//!   dtypes, pick the row); else a model of the crate's size and dependencies fitted on that
+//!   corpus.
+//! - **the build's heaviest moment**: the crate at its peak plus what cargo runs beside it at
+//!   the jobs in effect. Measured, cargo starts a library's dependents when its metadata is
+//!   ready (pipelining), so they compile beside its code generation, where a large crate peaks;
+//!   crates with no dependency between them seldom peak together. The shares are fitted on the
+//!   corpus. A final link counts from the size of what it links.
+//!
+//! The repository's README publishes the model's error against measured builds.
 //!
 //! # Feature sets
 //! The same `Config` verifies that the minimal feature sets your build relies on are what cargo
 //! actually resolved: one crate anywhere in the graph that turns on `polars/dtype-full` (or
 //! leaves polars' default `dtype-slim` on) silently brings back gigabytes of compile memory.
-//! This check is behind the crate's `feature-check` cargo feature, which is off by default
-//! because it is about a third of this crate's own compile time:
+//! Checking the resolved graph is behind the crate's `feature-check` cargo feature, which is off
+//! by default because it is about a third of this crate's own compile time:
 //! ```toml
 //! [build-dependencies]
 //! lowmem_build = { version = "0.1", features = ["feature-check"] }
@@ -53,6 +95,15 @@
 //!     .require_features("polars", &["lazy"])    // these must be on
 //!     .check();
 //! ```
+//! The rules can also be declared as data, where `cargo lowmem` reads them too (it checks each
+//! rustc's features as the crate is about to compile, and in deny mode stops the build there):
+//! ```toml
+//! [package.metadata.lowmem_build]               # or [workspace.metadata.lowmem_build]
+//! polars-minimal-dtypes = true
+//! forbid-features = { arrow = ["ffi"] }
+//! allow-only-features = { polars = { pattern = "dtype-*", allowed = ["dtype-i8", "dtype-date"] } }
+//! require-features = { polars = ["lazy"] }
+//! ```
 //! "Resolved" means what rustc receives for this build: the calling package, its active
 //! features, the build's target, normal dependencies only, as
 //! `cargo tree -e normal,features --target <TARGET>` shows it (not `cargo metadata`'s union over
@@ -62,11 +113,10 @@
 //! to say who turned the features on. A violation is one line naming the crate, the features,
 //! the chain that enabled them and the fix, e.g. "feature `full` of crate `helper` enables
 //! `polars/dtype-full` (app -> helper/full -> polars/dtype-full); fix: app/Cargo.toml: remove
-//! `full` from the features of `helper`". Warnings in warn mode; with deny the build fails
-//! before polars compiles (cargo may already be compiling other crates beside the build script).
-//! When `cargo tree` cannot run, one warning says why and the build goes on. A rule about a crate
-//! that is not in the graph is no violation (a note in verbose mode). In a registry or git
-//! dependency's build script the check is skipped (it would see the wrong workspace).
+//! `full` from the features of `helper`". When `cargo tree` cannot run, one warning says why and
+//! the build goes on. A rule about a crate that is not in the graph is no violation (a note in
+//! verbose mode). In a registry or git dependency's build script the check is skipped (it would
+//! see the wrong workspace).
 //!
 //! The verdict is cached in `OUT_DIR`, keyed by the workspace's manifests, Cargo.lock, the
 //! target, the active features, the rules and the rustflags, and `rerun-if-changed` is printed
@@ -96,32 +146,41 @@
 //! `build.rs`. A malformed value gives one warning naming the variable, the value and the
 //! accepted forms, and the build goes on with the setter's value or the default.
 //! - `LOWMEM_BUILD=off|warn|deny`: the [`Policy`]. `off` prints nothing but the hints; `deny`
-//!   fails the build when the tier is `low` or `critical`.
+//!   fails the build when the tier is `low` or `critical`, or a feature rule is broken.
 //! - `LOWMEM_BUILD_MEMORY=<size>`: pretend this budget (to see what a 2 GiB CI runner would get).
 //! - `LOWMEM_BUILD_MIN_MEMORY=<size>`: a budget below this is `critical`.
 //! - `LOWMEM_BUILD_VERBOSE=1`: print the whole report as warnings, even when all is fine.
+//! - `LOWMEM_BUILD_STORE=<file>`: the store of measured peaks to read (default
+//!   `<target-dir>/lowmem/peaks.tsv`; format in [`store`]).
 //!
 //! Sizes accept `2GiB`, `1.5G`, `1536MiB`, `1536M` and plain bytes (units are binary).
 //!
 //! Read to learn the build settings (none of them is changed): `NUM_JOBS`, `OUT_DIR` (the profile
-//! name), `PROFILE`, `OPT_LEVEL`, `DEBUG`, `TARGET`, `HOST`, `CARGO_ENCODED_RUSTFLAGS`,
-//! `CARGO_INCREMENTAL`, `CARGO_BUILD_JOBS`, `CARGO_BUILD_INCREMENTAL`,
+//! name, and the target directory above it), `PROFILE`, `OPT_LEVEL`, `DEBUG`, `TARGET`, `HOST`,
+//! `CARGO_CFG_*` (the target's platform, for the graph), `CARGO_ENCODED_RUSTFLAGS`,
+//! `CARGO_INCREMENTAL`, `CARGO_BUILD_JOBS`, `CARGO_BUILD_INCREMENTAL`, `CARGO_TARGET_DIR`,
 //! `CARGO_PROFILE_<NAME>_{DEBUG,OPT_LEVEL,CODEGEN_UNITS,LTO,INCREMENTAL,SPLIT_DEBUGINFO,INHERITS}`,
-//! `CARGO_TARGET_<TRIPLE>_LINKER`, `CARGO_MANIFEST_DIR`, `CARGO_PKG_RUST_VERSION`, `CARGO_HOME`
-//! (or `HOME`), `RUSTC`, `RUSTC_WRAPPER`, `CARGO` and `PATH` (to find mold or lld); with feature
-//! rules also `CARGO_PKG_NAME`, `CARGO_MANIFEST_PATH`, `CARGO_CFG_FEATURE` (or `CARGO_FEATURE_*`
-//! on cargo before 1.84). Settings are
-//! taken in cargo's order: rustflags, then `CARGO_PROFILE_*` variables, then `.cargo/config.toml`
-//! files (nearest first, then `$CARGO_HOME`), then the workspace's `Cargo.toml` `[profile.*]`
-//! (following `inherits`; `[profile.<name>.package."*"]` counts for debug and codegen units,
-//! since the heavy crates are dependencies), then cargo's defaults.
+//! `CARGO_TARGET_<TRIPLE>_LINKER`, `CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`,
+//! `CARGO_PKG_RUST_VERSION`, `CARGO_HOME` (or `HOME`, to find the registry's sources), `RUSTC`,
+//! `RUSTC_WRAPPER` (and `CARGO_BUILD_RUSTC_WRAPPER`), `CARGO` and `PATH` (to find mold or lld),
+//! `LOWMEM_GOVERNOR_DIR` (set by `cargo lowmem`: the build runs under the governor); with
+//! feature rules also `CARGO_MANIFEST_PATH`, `CARGO_CFG_FEATURE` (or `CARGO_FEATURE_*` on cargo
+//! before 1.84). Settings are taken in cargo's order: rustflags, then `CARGO_PROFILE_*`
+//! variables, then `.cargo/config.toml` files (nearest first, then `$CARGO_HOME`), then the
+//! workspace's `Cargo.toml` `[profile.*]` (following `inherits`; `[profile.<name>.package."*"]`
+//! counts for debug and codegen units, since the heavy crates are dependencies), then cargo's
+//! defaults.
 //!
 //! # Directives printed
 //! All in the single-colon `cargo:` form unless noted, so any cargo understands them.
-//! - `cargo:warning=lowmem_build: ...`: the headline and one line per fix, when the tier is not
-//!   `ok`; one per broken feature rule (`feature check: ...`), one when `cargo tree` could not
-//!   run, and one when rules are set without the `feature-check` feature; the whole report with `LOWMEM_BUILD_VERBOSE=1`; one per malformed knob. Cargo shows
-//!   these for workspace members and path dependencies only, and not with `-q`.
+//! - `cargo:warning=lowmem_build: ...`: the headline (the need, where its peak is and the
+//!   heaviest crates there) and one line per fix, when the tier is not `ok`, then the split
+//!   build when one crate is the problem and, when memory is short and the build does not run
+//!   under `cargo lowmem`, one line pointing to it; one per broken feature rule (`feature check:
+//!   ...`), one when `cargo tree` could not run, and one when rules are set without the
+//!   `feature-check` feature; the whole report with `LOWMEM_BUILD_VERBOSE=1`; one per malformed
+//!   knob or declared rule. Cargo shows these for workspace members and path dependencies only,
+//!   and not with `-q`.
 //! - `cargo:rustc-env=LOWMEM_BUILD_TIER=<ok|tight|low|critical>`,
 //!   `cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=<n>` (0 when unknown) and
 //!   `cargo:rustc-env=LOWMEM_BUILD_JOBS_HINT=<n>`: read them in your code with `env!`.
@@ -129,8 +188,8 @@
 //!   `cargo:rustc-check-cfg=cfg(lowmem)` always on cargo 1.80+ (older cargo does not know it), so
 //!   `#[cfg(lowmem)]` never gives an `unexpected_cfgs` warning.
 //! - `cargo:rerun-if-env-changed=<VAR>` for every variable above that you can set, and
-//!   `cargo:rerun-if-changed=<file>` for every manifest and config file read (with feature rules,
-//!   also the workspace members' manifests and Cargo.lock). Note that any
+//!   `cargo:rerun-if-changed=<file>` for every manifest and config file read, Cargo.lock (the
+//!   graph), and with feature rules the workspace members' manifests. Note that any
 //!   `rerun-if` directive turns off cargo's default "rerun when any file of the package changes"
 //!   for your build script.
 //! - In deny mode, when memory is short, a feature rule is broken, or rules are set without the
@@ -140,12 +199,11 @@
 //!   goes to stderr and the build script exits with status 1, which fails the build on any cargo.
 //!
 //! # Tiers
-//! The estimate is the larger of the compile phase (the largest crate, grown by fewer codegen
-//! units and by every job that runs beside it) and the final link, both by debuginfo level. It
-//! scales a measured reference build ([`Workload::polars`]); give your own with
-//! [`Config::workload`]. `ok`: the estimate is at most 85% of the budget; `tight`: at most 100%;
-//! `low`: over, but the leanest settings (debug 0, one job) would fit; `critical`: even those
-//! would not, or the budget is below `LOWMEM_BUILD_MIN_MEMORY`.
+//! `ok`: the estimate is at most 85% of the budget (or either is unknown); `tight`: at most
+//! 100%; `low`: over, but the leanest settings (debug 0, one job) would fit; `critical`: even
+//! those would not, or the budget is below `LOWMEM_BUILD_MIN_MEMORY`. The budget is the smaller
+//! of available memory and the cgroup's headroom, each with what this build's own cargo and the
+//! processes it started hold added back.
 //!
 //! A reading the machine gets wrong (a cgroup file that is empty, cut short or garbage, a limit
 //! of 0, a missing `/proc/self/mountinfo`) is ignored with a note naming the file, shown with
@@ -154,10 +212,13 @@
 //! misbehaved. TESTING.md in the repository lists every kind of bad input tried.
 //!
 //! # What it cannot do
-//! It cannot change the running build's `-j` or profile: cargo decided them before any build
-//! script ran. It advises; the next build applies the fixes. It runs only when cargo reruns the
-//! build script (when a variable or file above changes), so memory freed or taken later is not
-//! seen until then.
+//! From a build script it cannot change the running build's `-j` or profile: cargo decided them
+//! before any build script ran, and in a large graph cargo runs your build script late (it
+//! starts first the crates many others depend on: in a polars build, lowmem_build was unit 144
+//! of 146, seconds before polars-core was killed). Deny stops what comes after your build
+//! script, not the heavy crates already compiling; `cargo lowmem` acts before they start. It
+//! runs only when cargo reruns the build script (when a variable or file above changes), so
+//! memory freed or taken later is not seen until then.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![deny(missing_debug_implementations)]
@@ -165,15 +226,12 @@
 mod assess;
 mod config;
 mod env;
+mod estimate;
 mod features;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;
 mod glob;
-// The dependency graph for the per-crate estimate, which is written on another branch; until it
-// lands nothing outside the module's tests calls it.
-mod estimate;
-#[allow(dead_code)]
 mod graph;
 mod members;
 mod options;

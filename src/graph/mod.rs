@@ -138,6 +138,7 @@ impl Graph {
     }
 
     /// The index of the package named `name` (the first version, if several are reached).
+    #[cfg(test)]
     pub(crate) fn find(&self, name: &str) -> Option<usize> {
         self.packages.iter().position(|p| p.name == name)
     }

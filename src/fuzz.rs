@@ -400,13 +400,15 @@ pub fn graph(data: &[u8]) {
     }
 }
 
-/// Reads the graph of the workspace at `workspace` from the package named `root`, for x86_64
-/// Linux, with `cargo_home` and the cache in `cache_dir`: how many packages it has.
+/// Reads the graph of the workspace at `workspace` from the package named `root` with its
+/// default features, for x86_64 Linux, with `cargo_home` and the cache in `cache_dir`, measuring
+/// every package's sources when `measure` (else none): how many packages it has.
 pub fn read_graph(
     workspace: &Path,
     root: &str,
     cargo_home: &Path,
     cache_dir: Option<&Path>,
+    measure: bool,
 ) -> usize {
     let linux = cfg::CfgSet::from_rustc_print(
         Some("x86_64-unknown-linux-gnu"),
@@ -415,9 +417,11 @@ pub fn read_graph(
     let graph = crate::graph::read(&crate::graph::Inputs {
         workspace,
         roots: &[crate::graph::Root::Name(root.to_string())],
+        root_features: None,
         target: &linux,
         host: &linux,
         dev_deps: false,
+        measure: &|_, _| measure,
         cargo_home: Some(cargo_home),
         cache_dir,
     });

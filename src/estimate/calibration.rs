@@ -289,9 +289,11 @@ fn scan_calibration_graphs() {
         let g = graph::read(&Inputs {
             workspace: &dir,
             roots: &roots,
+            root_features: None,
             target: &platform,
             host: &platform,
             dev_deps: false,
+            measure: &graph::measure_all,
             cargo_home: cargo_home.as_deref(),
             cache_dir: None,
         });

@@ -1,6 +1,7 @@
 //! The shell around the estimate: finds the build's workspace, platform, target directory and
 //! store, and reads the graph. Everything it cannot find is a note, never an error.
 
+use super::table;
 use crate::env::Env;
 use crate::graph::{self, CfgSet, Graph, Inputs, Root};
 use crate::process;
@@ -69,12 +70,40 @@ pub(crate) fn read(
     }
     let (target, host) = platforms(env, settings)?;
     let cache_dir = target_dir.as_ref().map(|t| t.join("lowmem"));
+    // In a build script the package's active features (cargo 1.84+); elsewhere, or on an older
+    // cargo, its default features.
+    let root_features: Option<Vec<String>> = settings
+        .in_build_script
+        .then(|| env.text("CARGO_CFG_FEATURE"))
+        .flatten()
+        .map(|list| {
+            list.split(',')
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect()
+        });
+    // Sources are measured only for the size model: crates the shipped table has every figure
+    // of never need it, and the heavy ones are in it.
+    let rows = table::rows(table::SHIPPED);
+    let in_table = |name: &str, version: &str| {
+        let mut matching = rows
+            .iter()
+            .filter(|r| r.package == name && table::compatible(r.version, version))
+            .peekable();
+        matching.peek().is_some()
+            && matching.all(|r| {
+                r.peak_mib.iter().all(Option::is_some) && r.out_kib.iter().all(Option::is_some)
+            })
+    };
+    let measure = |name: &str, version: &str| !in_table(name, version);
     let graph = graph::read(&Inputs {
         workspace: &workspace,
         roots: &[root],
+        root_features: root_features.as_deref(),
         target: &target,
         host: &host,
         dev_deps: false,
+        measure: &measure,
         cargo_home: cargo_home.as_deref(),
         cache_dir: cache_dir.as_deref(),
     });

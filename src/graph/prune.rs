@@ -1,10 +1,10 @@
 //! Cuts a manifest's text down to the entries the graph reads, so that parsing it is cheap.
 //!
-//! Published manifests are mostly `[features]`, `[package.metadata]`, descriptions and feature
-//! lists of dependencies: about six parts in seven of their bytes, which the TOML reader would
-//! build into tables only to be dropped. This pass finds statement boundaries (headers, keys,
-//! and values skipped by their strings, arrays and inline tables) and keeps the statements of
-//! the tables [`super::manifest::read`] looks at. The result is parsed by the crate's TOML
+//! Published manifests carry descriptions, keywords, `[package.metadata]`, lints, dev, bench and
+//! example sections that the TOML reader would build into tables only to be dropped. This pass
+//! finds statement boundaries (headers, keys, and values skipped by their strings, arrays and
+//! inline tables) and keeps the statements of the tables [`super::manifest::read`] looks at
+//! (`[features]` and dependencies' feature lists among them). The result is parsed by the crate's TOML
 //! reader as usual; a text this pass misreads fails to parse there, and the caller then parses
 //! the whole manifest instead, so pruning can cost time but never change an answer.
 
@@ -25,6 +25,8 @@ enum Section {
     Dependency,
     /// `[target.<condition>]`: entries are dotted dependency tables.
     Target,
+    /// `[features]`: every entry is a feature.
+    Features,
     /// Anything else.
     Dropped,
 }
@@ -100,6 +102,7 @@ fn classify(bytes: &[u8], parts: &[(usize, usize)], count: usize, array: bool) -
     match (first, count) {
         (b"package", 1) => Section::Package,
         (b"lib", 1) => Section::Lib,
+        (b"features", 1) => Section::Features,
         (b"target", 2) => Section::Target,
         (b"target", 3) if is_deps(2) => Section::Dependencies,
         (b"target", _) if count > 3 && is_deps(2) => Section::Dependency,
@@ -113,7 +116,8 @@ fn classify(bytes: &[u8], parts: &[(usize, usize)], count: usize, array: bool) -
 fn keeps(section: Section, key: &[u8]) -> bool {
     match section {
         Section::Root => {
-            matches!(key, b"package" | b"lib" | b"target") || DEPENDENCY_TABLES.contains(&key)
+            matches!(key, b"package" | b"lib" | b"target" | b"features")
+                || DEPENDENCY_TABLES.contains(&key)
         }
         Section::Package => matches!(
             key,
@@ -124,8 +128,18 @@ fn keeps(section: Section, key: &[u8]) -> bool {
             b"name" | b"path" | b"proc-macro" | b"proc_macro" | b"crate-type" | b"crate_type"
         ),
         Section::Bin => matches!(key, b"name" | b"path"),
-        Section::Dependencies => true,
-        Section::Dependency => matches!(key, b"package" | b"optional" | b"path" | b"workspace"),
+        Section::Dependencies | Section::Features => true,
+        Section::Dependency => matches!(
+            key,
+            b"package"
+                | b"optional"
+                | b"path"
+                | b"workspace"
+                | b"features"
+                | b"default-features"
+                | b"default_features"
+                | b"version"
+        ),
         Section::Target => DEPENDENCY_TABLES.contains(&key),
         Section::Dropped => false,
     }
@@ -366,6 +380,7 @@ name = "b"
 version = "1"
 features = ["derive", 'rc']
 optional = true
+registry = "elsewhere"
 
 [dependencies]
 inline = { version = "1", features = ["a", "b"], package = "real-inline" }
@@ -387,16 +402,25 @@ dependencies.winres = { version = "0.1" }
 name = "demo"
 version = "1.0.0"
 build = "build.rs"
+[features]
+default = ["std"]
+std = [
+    "dep/std",
+]
 [lib]
 name = "demo"
 path = 'src/lib.rs'
 [[bin]]
 name = "tool"
 [dependencies.serde]
+version = "1"
+features = ["derive", 'rc']
 optional = true
 [dependencies]
 inline = { version = "1", features = ["a", "b"], package = "real-inline" }
 [target."cfg(windows)".dependencies.winapi]
+version = "0.3"
+features = [ "a", { nested = [1, 2] } ]
 [target.'cfg(unix)'.build-dependencies]
 cc = "1"
 [target.x86_64-pc-windows-msvc]

@@ -18,7 +18,7 @@ pub(crate) fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-use super::{read, CfgSet, Graph, Inputs, Package, Root, SourceKind, SourceSize};
+use super::{measure_all, read, CfgSet, Graph, Inputs, Package, Root, SourceKind, SourceSize};
 use std::path::Path;
 use std::time::Instant;
 
@@ -49,9 +49,11 @@ fn fixture(project: &str, roots: &[Root], target: &CfgSet, dev_deps: bool) -> Gr
     read(&Inputs {
         workspace: &fixtures().join(project),
         roots,
+        root_features: None,
         target,
         host: &linux(),
         dev_deps,
+        measure: &measure_all,
         cargo_home: Some(&fixtures().join("cargo-home")),
         cache_dir: None,
     })
@@ -106,14 +108,7 @@ fn linux_drops_the_windows_closure_and_builds_macros_and_build_deps_for_the_host
     for macro_crate in ["tokio-macros", "serde_derive"] {
         assert!(package(&graph, macro_crate).proc_macro, "{macro_crate}");
     }
-    for target_only in [
-        "tokio",
-        "mio",
-        "serde",
-        "serde_core",
-        "itoa",
-        "parking_lot_core",
-    ] {
+    for target_only in ["tokio", "mio", "serde", "serde_core", "parking_lot_core"] {
         let p = package(&graph, target_only);
         assert!(p.for_target && !p.for_host, "{target_only}");
     }
@@ -121,21 +116,54 @@ fn linux_drops_the_windows_closure_and_builds_macros_and_build_deps_for_the_host
     let libc = package(&graph, "libc");
     assert!(libc.for_target && !libc.for_host);
 
-    // Optional-only: behind `optional = true` on every path (serde's `derive`, tokio's
-    // features, the app's renamed `num`); serde_core is reached without one.
-    for optional in ["itoa", "serde_derive", "mio", "tokio-macros", "bytes"] {
-        assert!(package(&graph, optional).optional_only, "{optional}");
-    }
-    for mandatory in [
-        "app",
-        "tokio",
-        "serde",
-        "serde_core",
-        "pin-project-lite",
-        "cc",
+    // Features as resolved: tokio's `full` and what it turns on (mio through `net`'s
+    // `mio/os-poll`, ...), serde's `derive` bringing serde_derive; the app's optional `num`
+    // (itoa, renamed) and `bytes` only come with its `extra`, but tokio's `io-util` turns on
+    // its own optional bytes.
+    assert!(
+        graph.find("itoa").is_none(),
+        "only the app's `extra` enables it"
+    );
+    assert_eq!(package(&graph, "app").features, Vec::<String>::new());
+    assert_eq!(
+        package(&graph, "mio").features,
+        ["net", "os-ext", "os-poll"]
+    );
+    assert_eq!(
+        package(&graph, "serde").features,
+        ["default", "derive", "serde_derive", "std"]
+    );
+    let tokio_features = &package(&graph, "tokio").features;
+    for on in [
+        "full",
+        "macros",
+        "net",
+        "tokio-macros",
+        "bytes",
+        "rt-multi-thread",
     ] {
-        assert!(!package(&graph, mandatory).optional_only, "{mandatory}");
+        assert!(tokio_features.iter().any(|f| f == on), "{on}");
     }
+    assert!(
+        !tokio_features.iter().any(|f| f == "tracing"),
+        "{tokio_features:?}"
+    );
+    assert!(graph.packages.iter().all(
+        |p| p.features_known || ["unicode-ident", "find-msvc-tools"].contains(&p.name.as_str())
+    ));
+    let extra = read(&Inputs {
+        workspace: &fixtures().join("app"),
+        roots: &[Root::Name("app".into())],
+        root_features: Some(&["extra".to_string()]),
+        target: &linux(),
+        host: &linux(),
+        dev_deps: false,
+        measure: &measure_all,
+        cargo_home: Some(&fixtures().join("cargo-home")),
+        cache_dir: None,
+    });
+    assert!(extra.find("itoa").is_some());
+    assert_eq!(package(&extra, "app").features, ["extra"]);
 
     let tokio = package(&graph, "tokio");
     assert_eq!(tokio.crate_name, "tokio");
@@ -265,9 +293,11 @@ fn sources_missing_from_the_machine_are_kept_without_a_directory() {
     let graph = read(&Inputs {
         workspace: &fixtures().join("app"),
         roots: &[Root::Name("app".into())],
+        root_features: None,
         target: &linux(),
         host: &linux(),
         dev_deps: false,
+        measure: &measure_all,
         cargo_home: Some(&empty),
         cache_dir: None,
     });
@@ -293,9 +323,11 @@ fn garbage_lock_files_and_manifests_are_one_problem_each() {
         read(&Inputs {
             workspace: &dir,
             roots: &roots,
+            root_features: None,
             target: &platform,
             host: &platform,
             dev_deps: false,
+            measure: &measure_all,
             cargo_home: Some(home),
             cache_dir: None,
         })
@@ -364,9 +396,11 @@ fn the_cache_gives_the_same_graph_and_a_corrupt_one_is_rewritten() {
     let inputs = Inputs {
         workspace: &ws_dir,
         roots: &ws_roots,
+        root_features: None,
         target: &platform,
         host: &platform,
         dev_deps: true,
+        measure: &measure_all,
         cargo_home: Some(&home),
         cache_dir: Some(&cache),
     };
@@ -382,8 +416,9 @@ fn the_cache_gives_the_same_graph_and_a_corrupt_one_is_rewritten() {
     let cold = read(&app);
     let file = cache.join(super::cache::FILE);
     let written = std::fs::read_to_string(&file).unwrap();
-    assert!(written.starts_with("lowmem_build graph cache 1\n"));
-    assert!(written.contains("\ntokio\t1.54.1\tregistry+https://github.com/rust-lang/crates.io-index\tregistry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1\ttokio\tsrc/lib.rs\t---\t3300\t3\t1000\t"), "{written}");
+    assert!(written.starts_with("lowmem_build graph cache 2\n"));
+    assert!(written.contains("\ntokio\t1.54.1\tregistry+https://github.com/rust-lang/crates.io-index\tregistry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1\ttokio\tsrc/lib.rs\t---\t3300\t3\t1000\tn?+backtrace|t=cfg(all(tokio_unstable, target_os = \"linux\"))\tn?+bytes\t"), "{written}");
+    assert!(written.contains("\t:full=fs,io-util,"), "{written}");
     assert!(
         !written.contains("\napp\t"),
         "path packages are never cached"
@@ -399,7 +434,7 @@ fn the_cache_gives_the_same_graph_and_a_corrupt_one_is_rewritten() {
 
     for corrupt in [
         "garbage",
-        "lowmem_build graph cache 0\n",
+        "lowmem_build graph cache 1\n",
         &written.replace("\t3300\t", "\tmany\t"),
     ] {
         std::fs::write(&file, corrupt).unwrap();
@@ -447,9 +482,11 @@ fn polars_graph(home: &Path, target: &CfgSet, cache: Option<&Path>) -> Graph {
     read(&Inputs {
         workspace: &repo().join("tests/fixtures/graphs/polars"),
         roots: &[Root::Name("polars-graph".into())],
+        root_features: None,
         target,
         host: &linux(),
         dev_deps: false,
+        measure: &measure_all,
         cargo_home: Some(home),
         cache_dir: cache,
     })
@@ -599,4 +636,331 @@ fn pruning_keeps_the_facts_of_every_registry_manifest() {
     }
     println!("pruned {checked} registry manifests; not pruned: {unpruned:?}");
     assert!(unpruned.is_empty());
+}
+
+/// One node of `cargo tree -f '{p} {f}' --prefix none`: `name vVERSION [(path)] [(proc-macro)]
+/// features`, with ` (*)` after a repeated one. `None` for other lines.
+fn tree_line(line: &str) -> Option<(String, String, Vec<String>)> {
+    let line = line.trim_end().trim_end_matches(" (*)");
+    let (name, rest) = line.split_once(' ')?;
+    let (version, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let version = version.strip_prefix('v')?;
+    // A path in parentheses may hold spaces: skip to its closing one.
+    while let Some(inner) = rest.strip_prefix('(') {
+        rest = inner
+            .split_once(')')
+            .map_or("", |(_, after)| after)
+            .trim_start();
+    }
+    let features = rest
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    Some((name.to_string(), version.to_string(), features))
+}
+
+/// A package as `cargo tree` shows it: name, version, the union of its feature sets, and how
+/// many distinct sets it has (two when resolver 2 builds it for host and target apart).
+type TreeNode = (String, String, Vec<String>, usize);
+
+/// `cargo tree` of the project in `dir` for x86_64 Linux with `args` (feature options), normal
+/// and build edges; `Err` says why it could not run. Each repeated node is shown once with
+/// ` (*)`; the set of distinct lines was checked to equal `--no-dedupe`'s on the calibration
+/// projects (which runs for minutes and writes gigabytes on polars-full).
+fn cargo_tree(dir: &Path, args: &[&str]) -> Result<Vec<TreeNode>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let output = std::process::Command::new(&cargo)
+        .args(["tree", "--locked", "--offline", "-e", "normal,build"])
+        .args(["--target", "x86_64-unknown-linux-gnu", "--prefix", "none"])
+        .args(["-f", "{p} {f}", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .args(args)
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    if !output.status.success() {
+        let why = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("cargo tree failed: {}", why.trim()));
+    }
+    let mut nodes: Vec<TreeNode> = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Some((package, version, features)) = tree_line(line) else {
+            continue;
+        };
+        match nodes.iter_mut().find(|n| n.0 == package && n.1 == version) {
+            Some(node) => {
+                if node.2 != features {
+                    node.3 += 1;
+                }
+                node.2.extend(features);
+                node.2.sort();
+                node.2.dedup();
+            }
+            None => nodes.push((package, version, features, 1)),
+        }
+    }
+    nodes.sort();
+    Ok(nodes)
+}
+
+/// Asserts that `graph` has exactly cargo's packages, each with the union of cargo's feature
+/// sets; the packages whose sets cargo keeps apart for host and target.
+fn assert_matches_cargo(what: &str, graph: &Graph, cargo: &[TreeNode]) -> Vec<String> {
+    assert!(graph.problems.is_empty(), "{what}: {:#?}", graph.problems);
+    let mut ours: Vec<(&str, &str, &[String])> = graph
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.features.as_slice()))
+        .collect();
+    ours.sort();
+    let theirs: Vec<(&str, &str, &[String])> = cargo
+        .iter()
+        .map(|n| (n.0.as_str(), n.1.as_str(), n.2.as_slice()))
+        .collect();
+    let named = |list: &[(&str, &str, &[String])], other: &[(&str, &str, &[String])]| {
+        list.iter()
+            .filter(|a| !other.iter().any(|b| (a.0, a.1) == (b.0, b.1)))
+            .map(|a| format!("{} {}", a.0, a.1))
+            .collect::<Vec<_>>()
+    };
+    let (only_ours, only_cargo) = (named(&ours, &theirs), named(&theirs, &ours));
+    assert!(
+        only_ours.is_empty() && only_cargo.is_empty(),
+        "{what}: packages only in the graph {only_ours:?}, only in cargo's tree {only_cargo:?}"
+    );
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert_eq!(o, t, "{what}: features of {} {}", o.0, o.1);
+    }
+    cargo
+        .iter()
+        .filter(|n| n.3 > 1)
+        .map(|n| n.0.clone())
+        .collect()
+}
+
+/// The `feat` fixture: a workspace of path packages with one case of each feature rule (see
+/// its Cargo.toml), read with the features a build script would be given.
+fn feat(features: Option<&[&str]>, target: &CfgSet) -> Graph {
+    let features: Option<Vec<String>> =
+        features.map(|list| list.iter().map(|f| f.to_string()).collect());
+    let dir = fixtures().join("feat");
+    read(&Inputs {
+        workspace: &dir,
+        roots: &[Root::Dir(dir.clone())],
+        root_features: features.as_deref(),
+        target,
+        host: &linux(),
+        dev_deps: false,
+        measure: &measure_all,
+        cargo_home: None,
+        cache_dir: None,
+    })
+}
+
+/// The packages and their features, for compact assertions.
+fn with_features(graph: &Graph) -> Vec<(&str, String)> {
+    graph
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.features.join(",")))
+        .collect()
+}
+
+#[test]
+fn each_feature_rule_as_cargo_resolves_it() {
+    let owned = |list: &[(&'static str, &'static str)]| -> Vec<(&'static str, String)> {
+        list.iter().map(|&(n, f)| (n, f.to_string())).collect()
+    };
+    // Default features: `fast` = `engine/simd` (x/f on a plain dependency) turns on engine's
+    // `simd` = `dep:simdlib`; engine without its defaults (`default-features = false`), so
+    // helper has no `std` on the target, but codegen (a build dependency) asks for helper's
+    // defaults on the host: one package, two feature sets, their union kept. Optional plugin,
+    // logger, net-kit and wincompat stay out though Cargo.lock lists them.
+    let default = feat(None, &linux());
+    assert!(default.problems.is_empty(), "{:#?}", default.problems);
+    assert_eq!(
+        with_features(&default),
+        owned(&[
+            ("codegen", "default"),
+            ("engine", "core,simd"),
+            ("feat-app", "default,fast"),
+            ("helper", "default,std"),
+            ("simdlib", ""),
+        ])
+    );
+    let helper = package(&default, "helper");
+    assert!(helper.for_host && helper.for_target && helper.features_known);
+    let codegen = package(&default, "codegen");
+    assert!(codegen.for_host && !codegen.for_target);
+    let at = |g: &Graph, name: &str| g.find(name).unwrap();
+    assert!(default.packages[at(&default, "engine")]
+        .deps
+        .contains(&at(&default, "simdlib")));
+
+    // CARGO_CFG_FEATURE of `--features extra,logs,trace,net,gen`: `dep:plugin`; the implicit
+    // feature `logger`, which also lets the weak `logger?/trace` through; `transport/tls` on
+    // the renamed optional net-kit, with its implicit feature `transport`; `codegen/wide` on a
+    // build dependency; `dep:wincompat` names a Windows-only one.
+    let all = [
+        "default",
+        "extra",
+        "fast",
+        "gen",
+        "logger",
+        "logs",
+        "net",
+        "trace",
+        "transport",
+    ];
+    let everything = feat(Some(&all), &linux());
+    assert_eq!(
+        with_features(&everything),
+        owned(&[
+            ("codegen", "default,wide"),
+            ("engine", "core,simd"),
+            (
+                "feat-app",
+                "default,extra,fast,gen,logger,logs,net,trace,transport"
+            ),
+            ("helper", "default,std"),
+            ("logger", "trace"),
+            ("net-kit", "tls"),
+            ("plugin", ""),
+            ("simdlib", ""),
+        ])
+    );
+    // The same from the explicit features alone: the rest follows.
+    let explicit = feat(
+        Some(&["fast", "extra", "logs", "trace", "net", "gen"]),
+        &linux(),
+    );
+    assert_eq!(explicit.packages.len(), everything.packages.len());
+    assert_eq!(
+        package(&explicit, "feat-app").features,
+        [
+            "extra",
+            "fast",
+            "gen",
+            "logger",
+            "logs",
+            "net",
+            "trace",
+            "transport"
+        ]
+    );
+
+    // Weak alone: logger stays out, and so does its feature.
+    let weak = feat(Some(&["default", "fast", "trace"]), &linux());
+    assert!(weak.find("logger").is_none());
+    assert_eq!(
+        package(&weak, "feat-app").features,
+        ["default", "fast", "trace"]
+    );
+
+    // No features at all: engine without `simd`, so no simdlib.
+    let none = feat(Some(&[]), &linux());
+    assert_eq!(
+        with_features(&none),
+        owned(&[
+            ("codegen", "default"),
+            ("engine", "core"),
+            ("feat-app", ""),
+            ("helper", "default,std"),
+        ])
+    );
+
+    // On Windows `dep:wincompat` applies.
+    let windows = feat(Some(&all), &windows());
+    assert!(windows.find("wincompat").is_some());
+}
+
+/// The same fixture against cargo itself, when it can run here (the fixture needs no registry).
+#[test]
+fn the_feature_fixture_matches_cargo_tree() {
+    let dir = fixtures().join("feat");
+    for (args, features) in [
+        (&[][..], None),
+        (
+            &["--features", "extra,logs,trace,net,gen"][..],
+            Some(&["default", "extra", "fast", "gen", "logs", "net", "trace"][..]),
+        ),
+        (
+            &["--features", "trace"][..],
+            Some(&["default", "trace"][..]),
+        ),
+        (&["--no-default-features"][..], Some(&[][..])),
+    ] {
+        let cargo = match cargo_tree(&dir, args) {
+            Ok(nodes) => nodes,
+            Err(why) => {
+                println!("skipped: {why}");
+                return;
+            }
+        };
+        let graph = feat(features, &linux());
+        assert_matches_cargo(&format!("feat {args:?}"), &graph, &cargo);
+    }
+}
+
+/// The packages and features of each calibration project as this module resolves them, against
+/// `cargo tree` (which, FACTS.md says, matches what rustc receives): the same packages, and per
+/// package the same features, taken as the union over host and target (resolver 2 gives a
+/// package built for both a feature set for each; the graph keeps their union). Skipped, with a
+/// message, for a project whose sources are not all in this machine's registry.
+#[test]
+fn the_calibration_projects_match_cargo_tree() {
+    let env = crate::env::Env::process(&[]);
+    let Some(home) = env.cargo_home() else {
+        println!("skipped: no cargo home");
+        return;
+    };
+    let projects = repo().join("calibration/projects");
+    let mut names: Vec<String> = std::fs::read_dir(&projects)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.lock").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut compared = 0;
+    for name in names {
+        let dir = projects.join(&name);
+        let graph = read(&Inputs {
+            workspace: &dir,
+            roots: &[Root::Dir(dir.clone())],
+            root_features: None,
+            target: &linux(),
+            host: &linux(),
+            dev_deps: false,
+            measure: &|_, _| false,
+            cargo_home: Some(&home),
+            cache_dir: None,
+        });
+        let missing: Vec<&str> = graph
+            .packages
+            .iter()
+            .filter(|p| !p.features_known)
+            .map(|p| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            println!("{name}: skipped, sources not in the registry: {missing:?}");
+            continue;
+        }
+        let cargo = match cargo_tree(&dir, &[]) {
+            Ok(nodes) => nodes,
+            Err(why) => {
+                println!("{name}: skipped, {why}");
+                continue;
+            }
+        };
+        let split = assert_matches_cargo(&name, &graph, &cargo);
+        println!(
+            "{name}: {} packages and their features as cargo tree has them (cargo's host and target sets differ for {split:?})",
+            graph.packages.len()
+        );
+        compared += 1;
+    }
+    println!("compared {compared} projects with cargo tree");
 }

@@ -70,32 +70,42 @@ pub(crate) fn read(
     }
     let (target, host) = platforms(env, settings)?;
     let cache_dir = target_dir.as_ref().map(|t| t.join("lowmem"));
-    // In a build script the package's active features (cargo 1.84+); elsewhere, or on an older
-    // cargo, its default features.
-    let root_features: Option<Vec<String>> = settings
-        .in_build_script
-        .then(|| env.text("CARGO_CFG_FEATURE"))
-        .flatten()
-        .map(|list| {
+    // In a build script the package's active features: exact names from cargo 1.84 on, else the
+    // names of `CARGO_FEATURE_<NAME>` (upper-cased, `_` for `-`), which the graph matches to the
+    // manifest's. Cargo sets neither when no feature is on. Elsewhere the default features.
+    let root_features: Option<Vec<String>> = settings.in_build_script.then(|| {
+        let split = |list: &str| -> Vec<String> {
             list.split(',')
                 .filter(|f| !f.is_empty())
                 .map(str::to_string)
                 .collect()
-        });
+        };
+        match env.get("CARGO_CFG_FEATURE") {
+            Ok(Some(list)) => split(list),
+            _ => env
+                .prefixed("CARGO_FEATURE_")
+                .into_iter()
+                .map(|(key, _)| key["CARGO_FEATURE_".len()..].to_string())
+                .collect(),
+        }
+    });
     // Sources are measured only for the size model: crates the shipped table has every figure
-    // of never need it, and the heavy ones are in it.
-    let rows = table::rows(table::SHIPPED);
-    let in_table = |name: &str, version: &str| {
-        let mut matching = rows
+    // of never need it, and the heavy ones are in it. Sorted once, searched per package (the
+    // graph asks for every package on every run, cached or not).
+    let mut rows = table::rows(table::SHIPPED);
+    rows.sort_by(|a, b| a.package.cmp(b.package));
+    let measure = |name: &str, version: &str| {
+        let start = rows.partition_point(|r| r.package < name);
+        let mut matching = rows[start..]
             .iter()
-            .filter(|r| r.package == name && table::compatible(r.version, version))
+            .take_while(|r| r.package == name)
+            .filter(|r| table::compatible(r.version, version))
             .peekable();
-        matching.peek().is_some()
-            && matching.all(|r| {
-                r.peak_mib.iter().all(Option::is_some) && r.out_kib.iter().all(Option::is_some)
-            })
+        let complete = |r: &table::Row<'_>| {
+            r.peak_mib.iter().all(Option::is_some) && r.out_kib.iter().all(Option::is_some)
+        };
+        !(matching.peek().is_some() && matching.all(|r| complete(r)))
     };
-    let measure = |name: &str, version: &str| !in_table(name, version);
     let graph = graph::read(&Inputs {
         workspace: &workspace,
         roots: &[root],

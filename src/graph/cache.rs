@@ -38,7 +38,7 @@ pub(crate) struct Entry {
     pub(crate) key: String,
     /// The sources' directory relative to `$CARGO_HOME`, `/`-separated.
     pub(crate) dir: String,
-    /// The manifest's facts (`name` and `path_deps` are not kept).
+    /// The manifest's facts (`name` is not kept).
     pub(crate) manifest: Manifest,
     /// The sources' size, when measured and the root file was there.
     pub(crate) size: Option<SourceSize>,
@@ -113,7 +113,6 @@ fn parse_line(line: &str) -> Option<Entry> {
             links: flag(l, b'l')?,
             deps,
             features,
-            path_deps: Vec::new(),
         },
         size,
         measured,
@@ -359,7 +358,6 @@ mod tests {
                         enables: Vec::new(),
                     },
                 ],
-                path_deps: Vec::new(),
             },
             size: Some(SourceSize {
                 bytes: 1234,

@@ -27,9 +27,6 @@ pub(crate) struct Manifest {
     /// `[features]` as cargo's feature map has it: the table's entries plus the implicit feature
     /// of each optional dependency that no `dep:` value names; sorted by name.
     pub(crate) features: Vec<Feature>,
-    /// The `path` of each path dependency, relative to the package directory, to find the
-    /// workspace's path packages.
-    pub(crate) path_deps: Vec<String>,
 }
 
 /// One dependency as a manifest declares it.
@@ -130,19 +127,65 @@ pub(crate) struct Files {
     pub(crate) build_rs: bool,
 }
 
-/// Which of the conventional files [`read`] needs to know about for this manifest: published
+/// The entries of a manifest its facts come from: read from a parsed table ([`entries`]), or
+/// straight from a published manifest's text (`scan.rs`). Dependencies are complete (workspace
+/// inheritance applied) but not yet sorted; features are those of `[features]`, in any order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Entries {
+    /// `package.name`.
+    pub(crate) name: String,
+    /// `package.build`: `false`, or `true` for `true` or a path; `None` when not given.
+    pub(crate) build: Option<bool>,
+    /// `package.autolib`.
+    pub(crate) autolib: Option<bool>,
+    /// `package.autobins`.
+    pub(crate) autobins: Option<bool>,
+    /// The `[lib]` table, when there is one.
+    pub(crate) lib: Option<Lib>,
+    /// How many `[[bin]]` tables there are.
+    pub(crate) bins: usize,
+    /// The first `[[bin]]`'s `name` and `path`.
+    pub(crate) first_bin: (Option<String>, Option<String>),
+    /// The dependencies.
+    pub(crate) deps: Vec<Dep>,
+    /// `[features]`.
+    pub(crate) features: Vec<Feature>,
+}
+
+impl Entries {
+    /// The entries in one order whatever the text's: dependencies and features sorted, as the
+    /// ways of reading them are compared.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn sorted(mut self) -> Entries {
+        self.deps.sort();
+        self.features.sort();
+        self
+    }
+}
+
+/// What a manifest's `[lib]` says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Lib {
+    /// `name`.
+    pub(crate) name: Option<String>,
+    /// `path`.
+    pub(crate) path: Option<String>,
+    /// `proc-macro = true` (or `proc_macro`), or `crate-type` has `proc-macro`.
+    pub(crate) proc_macro: bool,
+    /// `crate-type` has `cdylib`, `dylib` or `staticlib`.
+    pub(crate) artifact: bool,
+}
+
+/// Which of the conventional files [`facts`] needs to know about for these entries: published
 /// manifests name their targets and build script, so most need none of them (each one asked is
 /// a filesystem call).
-pub(crate) fn files_needed(table: &Table) -> Files {
-    let package = table.get("package").and_then(Value::as_table);
-    let key = |key: &str| package.and_then(|p| p.get(key));
-    let no_bins = !matches!(table.get("bin"), Some(Value::Array(items)) if !items.is_empty());
+pub(crate) fn files_needed(entries: &Entries) -> Files {
+    let no_bins = entries.bins == 0;
     Files {
-        lib_rs: !table.contains_key("lib")
-            && key("autolib").and_then(Value::as_bool) != Some(false),
+        lib_rs: entries.lib.is_none() && entries.autolib != Some(false),
         main_rs: no_bins,
-        bin_dir: no_bins && key("autobins").and_then(Value::as_bool) != Some(false),
-        build_rs: !matches!(key("build"), Some(Value::Boolean(_) | Value::String(_))),
+        bin_dir: no_bins && entries.autobins != Some(false),
+        build_rs: entries.build.is_none(),
     }
 }
 
@@ -156,15 +199,20 @@ const KINDS: [(&str, DepKind); 5] = [
     ("dev_dependencies", DepKind::Dev),
 ];
 
-/// Reads the facts of a manifest. `workspace_deps` is the workspace root's
-/// `[workspace.dependencies]`, for what dependencies declared `workspace = true` inherit; `Err`
-/// says what was expected when `package.name` is missing or a feature list is not a list of
-/// strings.
+/// Reads the facts of a manifest: [`entries`], then [`facts`].
 pub(crate) fn read(
     table: &Table,
     files: Files,
     workspace_deps: Option<&Table>,
 ) -> Result<Manifest, String> {
+    Ok(facts(entries(table, workspace_deps)?, files))
+}
+
+/// The entries of a parsed manifest. `workspace_deps` is the workspace root's
+/// `[workspace.dependencies]`, for what dependencies declared `workspace = true` inherit; `Err`
+/// says what was expected when `package.name` is missing or a feature list is not a list of
+/// strings.
+pub(crate) fn entries(table: &Table, workspace_deps: Option<&Table>) -> Result<Entries, String> {
     let package = table.get("package").and_then(Value::as_table);
     let name = package
         .and_then(|p| p.get("name"))
@@ -174,93 +222,68 @@ pub(crate) fn read(
     let flag = |section: Option<&Table>, key: &str| {
         section.and_then(|s| s.get(key)).and_then(Value::as_bool)
     };
-    let lib = table.get("lib").and_then(Value::as_table);
-    let crate_types = lib
-        .and_then(|l| l.get("crate-type").or_else(|| l.get("crate_type")))
-        .and_then(Value::as_array)
-        .unwrap_or_default();
-    let has_type = |wanted: &[&str]| {
-        crate_types
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|t| wanted.contains(&t))
+    let text = |section: Option<&Table>, key: &str| {
+        section
+            .and_then(|s| s.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
     };
-    let has_lib = lib.is_some() || (flag(package, "autolib") != Some(false) && files.lib_rs);
+    let lib = table.get("lib").and_then(Value::as_table).map(|lib| {
+        let crate_types = lib
+            .get("crate-type")
+            .or_else(|| lib.get("crate_type"))
+            .and_then(Value::as_array)
+            .unwrap_or_default();
+        let has_type = |wanted: &[&str]| {
+            crate_types
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|t| wanted.contains(&t))
+        };
+        Lib {
+            name: text(Some(lib), "name"),
+            path: text(Some(lib), "path"),
+            proc_macro: flag(Some(lib), "proc-macro") == Some(true)
+                || flag(Some(lib), "proc_macro") == Some(true)
+                || has_type(&["proc-macro"]),
+            artifact: has_type(&["cdylib", "dylib", "staticlib"]),
+        }
+    });
     let bins = match table.get("bin") {
         Some(Value::Array(items)) => items.as_slice(),
         _ => &[],
     };
-    let auto_bins = flag(package, "autobins") != Some(false);
-    let has_bin = !bins.is_empty() || (auto_bins && (files.main_rs || files.bin_dir));
-    let underscored = name.replace('-', "_");
-    let (crate_name, root_file) = if has_lib {
-        let lib_name = lib
-            .and_then(|l| l.get("name"))
-            .and_then(Value::as_str)
-            .map_or(underscored, |n| n.replace('-', "_"));
-        let path = lib
-            .and_then(|l| l.get("path"))
-            .and_then(Value::as_str)
-            .unwrap_or("src/lib.rs");
-        (lib_name, Some(path.to_string()))
-    } else {
-        let first = bins.first().and_then(Value::as_table);
-        let bin_name = first
-            .and_then(|b| b.get("name"))
-            .and_then(Value::as_str)
-            .map_or(underscored, |n| n.replace('-', "_"));
-        let path = first
-            .and_then(|b| b.get("path"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| files.main_rs.then(|| "src/main.rs".to_string()));
-        (bin_name, path)
-    };
-    let build_script = match package.and_then(|p| p.get("build")) {
-        Some(Value::Boolean(false)) => false,
-        Some(Value::String(_)) | Some(Value::Boolean(true)) => true,
-        _ => files.build_rs,
-    };
-    let mut manifest = Manifest {
+    let first = bins.first().and_then(Value::as_table);
+    let mut entries = Entries {
         name,
-        crate_name,
-        root_file,
-        proc_macro: has_lib
-            && (flag(lib, "proc-macro") == Some(true)
-                || flag(lib, "proc_macro") == Some(true)
-                || has_type(&["proc-macro"])),
-        build_script,
-        links: has_bin || (has_lib && has_type(&["cdylib", "dylib", "staticlib"])),
+        build: match package.and_then(|p| p.get("build")) {
+            Some(Value::Boolean(on)) => Some(*on),
+            Some(Value::String(_)) => Some(true),
+            _ => None,
+        },
+        autolib: flag(package, "autolib"),
+        autobins: flag(package, "autobins"),
+        lib,
+        bins: bins.len(),
+        first_bin: (text(first, "name"), text(first, "path")),
         deps: Vec::new(),
         features: Vec::new(),
-        path_deps: Vec::new(),
     };
-    add_deps(&mut manifest, table, None, workspace_deps)?;
+    add_deps(&mut entries, table, None, workspace_deps)?;
     if let Some(targets) = table.get("target").and_then(Value::as_table) {
         for (condition, section) in targets {
             if let Some(section) = section.as_table() {
-                add_deps(&mut manifest, section, Some(condition), workspace_deps)?;
+                add_deps(&mut entries, section, Some(condition), workspace_deps)?;
             }
         }
     }
-    manifest.deps.sort();
-    manifest.deps.dedup();
-    keep_distinguishing_reqs(&mut manifest.deps);
-    manifest.features = feature_map(table.get("features"), &manifest.deps)?;
-    Ok(manifest)
-}
-
-/// The feature map: `[features]` (the TOML reader keeps keys sorted) and the implicit features
-/// of optional dependencies, as cargo builds it.
-fn feature_map(features: Option<&Value>, deps: &[Dep]) -> Result<Vec<Feature>, String> {
-    let mut map = Vec::new();
-    match features {
+    match table.get("features") {
         None => {}
-        Some(Value::Table(table)) => {
-            for (name, enables) in table {
+        Some(Value::Table(features)) => {
+            for (name, enables) in features {
                 let enables = strings(enables)
                     .ok_or_else(|| format!("expected `features.{name}` to be a list of strings"))?;
-                map.push(Feature {
+                entries.features.push(Feature {
                     name: name.clone(),
                     enables,
                 });
@@ -268,18 +291,75 @@ fn feature_map(features: Option<&Value>, deps: &[Dep]) -> Result<Vec<Feature>, S
         }
         Some(_) => return Err("expected `[features]` to be a table".to_string()),
     }
+    Ok(entries)
+}
+
+/// The facts of a manifest's entries, with `files` telling which conventional files exist
+/// (see [`files_needed`]).
+pub(crate) fn facts(entries: Entries, files: Files) -> Manifest {
+    let Entries {
+        name,
+        build,
+        autolib,
+        autobins,
+        lib,
+        bins,
+        first_bin,
+        mut deps,
+        features,
+    } = entries;
+    let has_lib = lib.is_some() || (autolib != Some(false) && files.lib_rs);
+    let has_bin = bins > 0 || (autobins != Some(false) && (files.main_rs || files.bin_dir));
+    let underscored = || name.replace('-', "_");
+    let lib = lib.unwrap_or_default();
+    let (crate_name, root_file) = if has_lib {
+        let lib_name = lib
+            .name
+            .as_ref()
+            .map_or_else(underscored, |n| n.replace('-', "_"));
+        let path = lib.path.clone().unwrap_or_else(|| "src/lib.rs".to_string());
+        (lib_name, Some(path))
+    } else {
+        let (bin_name, bin_path) = first_bin;
+        let bin_name = bin_name
+            .as_ref()
+            .map_or_else(underscored, |n| n.replace('-', "_"));
+        let path = bin_path.or_else(|| files.main_rs.then(|| "src/main.rs".to_string()));
+        (bin_name, path)
+    };
+    deps.sort();
+    deps.dedup();
+    keep_distinguishing_reqs(&mut deps);
+    let features = feature_map(features, &deps);
+    Manifest {
+        name,
+        crate_name,
+        root_file,
+        proc_macro: has_lib && lib.proc_macro,
+        build_script: build.unwrap_or(files.build_rs),
+        links: has_bin || (has_lib && lib.artifact),
+        deps,
+        features,
+    }
+}
+
+/// The feature map: `[features]` and the implicit features of optional dependencies, sorted, as
+/// cargo builds it.
+fn feature_map(mut map: Vec<Feature>, deps: &[Dep]) -> Vec<Feature> {
+    map.sort();
     // An optional dependency is a feature of its own name unless some feature says `dep:name`
     // (cargo 1.60's explicit form hides it).
-    let explicit = |key: &str| {
-        map.iter()
-            .flat_map(|f: &Feature| &f.enables)
-            .any(|v| v.strip_prefix("dep:") == Some(key))
-    };
+    let mut explicit: Vec<&str> = map
+        .iter()
+        .flat_map(|f| &f.enables)
+        .filter_map(|v| v.strip_prefix("dep:"))
+        .collect();
+    explicit.sort_unstable();
     let mut implicit: Vec<Feature> = Vec::new();
     for dep in deps.iter().filter(|d| d.optional) {
         let key = dep.key();
-        let taken = map.iter().any(|f| f.name == key) || implicit.iter().any(|f| f.name == key);
-        if !taken && !explicit(key) {
+        let named = |list: &[Feature]| list.iter().any(|f| f.name == key);
+        if !named(&map) && !named(&implicit) && explicit.binary_search(&key).is_err() {
             implicit.push(Feature {
                 name: key.to_string(),
                 enables: vec![format!("dep:{key}")],
@@ -288,7 +368,7 @@ fn feature_map(features: Option<&Value>, deps: &[Dep]) -> Result<Vec<Feature>, S
     }
     map.append(&mut implicit);
     map.sort();
-    Ok(map)
+    map
 }
 
 /// `default-features` (or the old `default_features`) of a dependency's details.
@@ -329,7 +409,7 @@ fn keep_distinguishing_reqs(deps: &mut [Dep]) {
 /// Adds the dependencies of the dependency tables in `section` (the manifest, or one
 /// `[target.<condition>]` table); `Err` names a `features` that is not a list of strings.
 fn add_deps(
-    manifest: &mut Manifest,
+    manifest: &mut Entries,
     section: &Table,
     condition: Option<&str>,
     workspace_deps: Option<&Table>,
@@ -353,9 +433,6 @@ fn add_deps(
             let renamed = field("package")
                 .or_else(|| inherited_field("package"))
                 .and_then(Value::as_str);
-            if let Some(path) = field("path").and_then(Value::as_str) {
-                manifest.path_deps.push(path.to_string());
-            }
             // Cargo: a member may turn default features on over a workspace `false`, never off.
             let default_features = match inherited {
                 Some(_) => {
@@ -541,7 +618,6 @@ version = "0.1"
                     feature("std", &["bytes/std", "serde?/std", "old-rand/std"]),
                     feature("tls", &["dep:rustls"]),
                 ],
-                path_deps: vec![],
             }
         );
         assert_eq!(manifest.deps[4].key(), "old-rand");
@@ -645,7 +721,6 @@ version = "0.1"
             ]
         );
         assert_eq!(manifest.features, [feature("old", &["dep:old"])]);
-        assert_eq!(manifest.path_deps, ["../shared"]);
     }
 
     #[test]

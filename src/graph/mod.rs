@@ -14,15 +14,16 @@
 
 pub(crate) mod cache;
 pub(crate) mod cfg;
-pub(crate) mod edges;
+mod edges;
 pub(crate) mod lock;
 pub(crate) mod manifest;
 pub(crate) mod prune;
 mod reach;
 mod req;
 mod resolve;
+pub(crate) mod scan;
 mod size;
-pub(crate) mod snapshot;
+mod snapshot;
 mod source;
 
 #[cfg(test)]
@@ -34,12 +35,13 @@ pub(crate) use size::SourceSize;
 
 use crate::members::normalize;
 use crate::probe::fs::read_small;
-use crate::settings::toml::{self, Table};
+use crate::settings::toml;
 use edges::Platforms;
 use lock::Lock;
-use manifest::{Files, Manifest};
+use manifest::{Entries, Files, Manifest};
 use reach::Reach;
 use resolve::{Request, Resolved};
+use snapshot::Saved;
 use source::Sources;
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -70,7 +72,9 @@ pub(crate) struct Inputs<'a> {
     /// Where the resolution starts.
     pub(crate) roots: &'a [Root],
     /// The roots' enabled features (in a build script, `CARGO_CFG_FEATURE` split at commas);
-    /// `None` for their `default` feature.
+    /// `None` for their `default` feature. A name the root's manifest does not have is matched
+    /// to one it has when they differ only in case and `_` for `-`, so that older cargo's
+    /// `CARGO_FEATURE_<NAME>` variables serve too.
     pub(crate) root_features: Option<&'a [String]>,
     /// The cfg set of the build's target.
     pub(crate) target: &'a CfgSet,
@@ -245,8 +249,6 @@ fn from_saved(saved: Saved, measure: Measure<'_>) -> Graph {
     }
 }
 
-use snapshot::Saved;
-
 /// Reads the graph from Cargo.lock's `text` and the manifests: the graph, what to keep of it
 /// when it may be kept (no problems, every manifest read), and the files its key lists.
 fn read_uncached(
@@ -419,10 +421,10 @@ impl Reader<'_> {
         if kind == SourceKind::Path {
             let found = self.sources.path_package(&package.name, &package.version)?;
             let (dir, table) = self.sources.take_path_manifest(found)?;
-            let files = files_in(&dir, &table);
             let workspace_deps = self.sources.workspace_deps.as_ref();
+            let entries = manifest::entries(&table, workspace_deps);
             self.dirs[index] = Some(dir.clone());
-            return self.facts(&dir, manifest::read(&table, files, workspace_deps));
+            return self.facts(&dir, entries);
         }
         let source = package.source.as_deref()?;
         let key = cache::key(&package.name, &package.version, source);
@@ -437,38 +439,46 @@ impl Reader<'_> {
                 return Some(std::mem::take(&mut entry.manifest));
             }
         }
-        let dir = self.sources.locate(package)?;
-        let path = dir.join("Cargo.toml");
-        let text = match read_small(&path) {
+        let (dir, text) = self.sources.manifest(package)?;
+        let text = match text {
             Ok(text) => text,
-            // Half-extracted or cleaned: as if it were not there.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
+                let path = dir.join("Cargo.toml");
                 self.problems
                     .push(format!("{}: cannot read ({e})", path.display()));
                 return None;
             }
         };
         self.dirs[index] = Some(dir.clone());
-        // Pruned first: much of a published manifest is metadata and other targets (see
-        // prune.rs).
-        let pruned = prune::prune(&text).and_then(|p| toml::parse(&p).ok());
-        let read = pruned
-            .map_or_else(|| toml::parse(&text), Ok)
-            .map_err(|e| format!("not valid TOML ({e})"))
-            .and_then(|table| manifest::read(&table, files_in(&dir, &table), None));
-        let manifest = self.facts(&dir, read)?;
+        // The published shape straight from the text (scan.rs); else pruned first (much of a
+        // published manifest is metadata and other targets, see prune.rs); else whole.
+        let entries = match scan::entries(&text) {
+            Some(entries) => Ok(entries),
+            None => prune::prune(&text)
+                .and_then(|p| toml::parse(&p).ok())
+                .map_or_else(|| toml::parse(&text), Ok)
+                .map_err(|e| format!("not valid TOML ({e})"))
+                .and_then(|table| manifest::entries(&table, None)),
+        };
+        let manifest = self.facts(&dir, entries)?;
         self.fresh.push(index);
         Some(manifest)
     }
 
-    /// The facts, or a problem naming the manifest.
-    fn facts(&mut self, dir: &Path, read: Result<Manifest, String>) -> Option<Manifest> {
-        read.map_err(|why| {
-            let path = dir.join("Cargo.toml");
-            self.problems.push(format!("{}: {why}", path.display()));
-        })
-        .ok()
+    /// The facts of a manifest's entries (with the conventional files they need looked up in
+    /// `dir`), or a problem naming the manifest.
+    fn facts(&mut self, dir: &Path, entries: Result<Entries, String>) -> Option<Manifest> {
+        match entries {
+            Ok(entries) => {
+                let files = files_in(dir, &entries);
+                Some(manifest::facts(entries, files))
+            }
+            Err(why) => {
+                let path = dir.join("Cargo.toml");
+                self.problems.push(format!("{}: {why}", path.display()));
+                None
+            }
+        }
     }
 
     /// Measures the built packages that `measure` asks for and that are not measured yet; the
@@ -548,8 +558,8 @@ impl Reader<'_> {
 }
 
 /// Which of the conventional files that matter for this manifest exist in `dir`.
-fn files_in(dir: &Path, table: &Table) -> Files {
-    let needed = manifest::files_needed(table);
+fn files_in(dir: &Path, entries: &Entries) -> Files {
+    let needed = manifest::files_needed(entries);
     Files {
         lib_rs: needed.lib_rs && dir.join("src/lib.rs").is_file(),
         main_rs: needed.main_rs && dir.join("src/main.rs").is_file(),

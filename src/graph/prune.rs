@@ -10,7 +10,7 @@
 
 /// The kind of table the statements under the latest header are in.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
+pub(super) enum Section {
     /// Before any header.
     Root,
     /// `[package]`.
@@ -31,7 +31,7 @@ enum Section {
     Dropped,
 }
 
-const DEPENDENCY_TABLES: [&[u8]; 5] = [
+pub(super) const DEPENDENCY_TABLES: [&[u8]; 5] = [
     b"dependencies",
     b"build-dependencies",
     b"build_dependencies",
@@ -41,7 +41,7 @@ const DEPENDENCY_TABLES: [&[u8]; 5] = [
 
 /// How many parts of a header's key are looked at; `[target.<condition>.dependencies.<name>]`
 /// has four.
-const PARTS: usize = 4;
+pub(super) const PARTS: usize = 4;
 
 /// The statements of `text` that the graph reads, each on its own line; `None` when the text has
 /// a shape this pass does not follow (the caller parses the whole text).
@@ -88,7 +88,12 @@ pub(crate) fn prune(text: &str) -> Option<String> {
 }
 
 /// Which table a header names, from its first parts and how many it has.
-fn classify(bytes: &[u8], parts: &[(usize, usize)], count: usize, array: bool) -> Section {
+pub(super) fn classify(
+    bytes: &[u8],
+    parts: &[(usize, usize)],
+    count: usize,
+    array: bool,
+) -> Section {
     let part = |index: usize| parts.get(index).map(|&(from, to)| &bytes[from..to]);
     let is_deps = |index: usize| part(index).is_some_and(|p| DEPENDENCY_TABLES.contains(&p));
     let first = part(0).unwrap_or_default();
@@ -146,13 +151,13 @@ fn keeps(section: Section, key: &[u8]) -> bool {
 }
 
 /// The byte ranges of a key's first parts.
-type Parts = [(usize, usize); PARTS];
+pub(super) type Parts = [(usize, usize); PARTS];
 
 /// A dotted key starting at `at` (blanks around parts allowed) up to `stop` (`]` of a header,
 /// `=` of an entry): the byte ranges of its first [`PARTS`] parts (quoted ones without their
 /// quotes, escapes as written, which only matters for names that never have them), how many
 /// parts it has, and where `stop` is.
-fn key(bytes: &[u8], at: usize, stop: u8) -> Option<(Parts, usize, usize)> {
+pub(super) fn key(bytes: &[u8], at: usize, stop: u8) -> Option<(Parts, usize, usize)> {
     let mut parts: Parts = [(0, 0); PARTS];
     let mut count = 0;
     let mut at = skip_blank(bytes, at);
@@ -190,7 +195,7 @@ fn key(bytes: &[u8], at: usize, stop: u8) -> Option<(Parts, usize, usize)> {
 
 /// After a quoted string that starts at `at` with `quote` (one or three of them): the index
 /// just past its closing quote(s).
-fn string_end(bytes: &[u8], at: usize, quote: u8) -> Option<usize> {
+pub(super) fn string_end(bytes: &[u8], at: usize, quote: u8) -> Option<usize> {
     let triple = at + 2 < bytes.len() && bytes[at + 1] == quote && bytes[at + 2] == quote;
     let mut i = at + if triple { 3 } else { 1 };
     while i < bytes.len() {
@@ -221,7 +226,7 @@ fn string_end(bytes: &[u8], at: usize, quote: u8) -> Option<usize> {
 
 /// The end of the value starting at `at`: a string, an array or inline table (nested, with
 /// strings and comments inside), or a bare scalar up to the line's end or a comment.
-fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
+pub(super) fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
     match *bytes.get(at)? {
         quote @ (b'"' | b'\'') => string_end(bytes, at, quote),
         b'[' | b'{' => {
@@ -266,7 +271,7 @@ fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// Skips the statements of a dropped table: the index of the next header (a `[` first on its
 /// line, outside any value), or the end. Only strings, brackets and comments are followed.
-fn next_header(bytes: &[u8], mut at: usize) -> Option<usize> {
+pub(super) fn next_header(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut line_start = true;
     while at < bytes.len() {
@@ -296,7 +301,7 @@ fn next_header(bytes: &[u8], mut at: usize) -> Option<usize> {
 
 /// After a statement: blanks and a comment may follow before the line ends; anything else is a
 /// shape this pass does not follow.
-fn rest_of_line(bytes: &[u8], at: usize) -> Option<usize> {
+pub(super) fn rest_of_line(bytes: &[u8], at: usize) -> Option<usize> {
     let at = skip_blank(bytes, at);
     match bytes.get(at) {
         None | Some(b'\n') => Some(at),
@@ -307,7 +312,7 @@ fn rest_of_line(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// Skips blanks, line endings and comments.
-fn skip_trivia(bytes: &[u8], mut at: usize) -> usize {
+pub(super) fn skip_trivia(bytes: &[u8], mut at: usize) -> usize {
     while at < bytes.len() {
         match bytes[at] {
             b' ' | b'\t' | b'\r' | b'\n' => at += 1,
@@ -318,7 +323,7 @@ fn skip_trivia(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-fn skip_blank(bytes: &[u8], mut at: usize) -> usize {
+pub(super) fn skip_blank(bytes: &[u8], mut at: usize) -> usize {
     while at < bytes.len() && matches!(bytes[at], b' ' | b'\t') {
         at += 1;
     }
@@ -326,7 +331,7 @@ fn skip_blank(bytes: &[u8], mut at: usize) -> usize {
 }
 
 /// The index of the line ending at or after `at` (or the end).
-fn line_end(bytes: &[u8], mut at: usize) -> usize {
+pub(super) fn line_end(bytes: &[u8], mut at: usize) -> usize {
     while at < bytes.len() && bytes[at] != b'\n' {
         at += 1;
     }

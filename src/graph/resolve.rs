@@ -208,7 +208,7 @@ impl<'m, F: FnMut(usize) -> Option<Manifest>> Resolver<'m, F> {
             Asks::Root => match self.root_features {
                 Some(features) => self.tasks.extend(features.iter().map(|f| Task::Value {
                     node,
-                    value: f.as_str(),
+                    value: manifest.map_or(f.as_str(), |m| feature_named(m, f)),
                 })),
                 None => push_default(&mut self.tasks),
             },
@@ -361,6 +361,34 @@ impl<'m, F: FnMut(usize) -> Option<Manifest>> Resolver<'m, F> {
             problems,
         }
     }
+}
+
+/// The name of `manifest`'s feature that `name` stands for: itself when the manifest has it,
+/// else the one it equals but for case and `_` for `-` (`CARGO_FEATURE_DTYPE_I8` gives
+/// `DTYPE_I8` for `dtype-i8`), else itself.
+fn feature_named<'m>(manifest: &'m Manifest, name: &'m str) -> &'m str {
+    if manifest.feature(name).is_some() {
+        return name;
+    }
+    let fold = |b: u8| {
+        if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    };
+    let same = |other: &str| {
+        other.len() == name.len()
+            && other
+                .bytes()
+                .zip(name.bytes())
+                .all(|(a, b)| fold(a) == fold(b))
+    };
+    manifest
+        .features
+        .iter()
+        .find(|f| same(&f.name))
+        .map_or(name, |f| f.name.as_str())
 }
 
 /// A node's package and platform.

@@ -540,62 +540,94 @@ fn the_real_polars_graph() {
     let _ = std::fs::remove_dir_all(&cache);
 }
 
-/// What reading the polars graph costs in this build (unoptimised under `cargo test`, as in a
-/// build script): printed, not asserted. Wall time and, where Linux tells it, the time this
-/// thread was on a CPU (less disturbed by other work on the machine).
+/// What reading a build's graph costs in this build (unoptimised under `cargo test`, as in a
+/// build script), on the calibration projects polars-min and datafusion: medians of several
+/// runs, cold (no cache at all) without and with measuring every package's sources, and cached
+/// (the whole graph read back). Printed with the machine's load average, not asserted.
 #[test]
-fn the_real_polars_graph_timing() {
-    let Some(home) = fetched_cargo_home() else {
-        println!("skipped: the polars 0.55.2 sources are not in the cargo registry");
+fn the_calibration_graphs_timing() {
+    let Some(home) = crate::env::Env::process(&[]).cargo_home() else {
+        println!("skipped: no cargo home");
         return;
     };
-    let clock = || {
-        let on_cpu = std::fs::read_to_string("/proc/thread-self/schedstat")
-            .ok()
-            .and_then(|s| s.split(' ').next()?.parse::<u64>().ok());
-        (Instant::now(), on_cpu)
+    let median = |mut runs: Vec<f64>| {
+        runs.sort_by(f64::total_cmp);
+        runs[runs.len() / 2]
     };
-    let report = |what: &str, runs: u32, (wall, cpu): (Instant, Option<u64>)| {
-        let wall = wall.elapsed().as_secs_f64() * 1e3 / f64::from(runs);
-        let cpu = cpu
-            .zip(clock().1)
-            .map(|(a, b)| (b - a) as f64 / 1e6 / f64::from(runs));
-        let cpu = cpu.map_or(String::new(), |c| format!(", {c:.1} ms on CPU"));
-        let build = if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "optimised"
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "optimised"
+    };
+    println!(
+        "graph read timing ({build}), load average {} on {cpus} CPUs",
+        load.split(' ').next().unwrap_or("?")
+    );
+    for project in ["polars-min", "datafusion"] {
+        let dir = repo().join("calibration/projects").join(project);
+        let roots = [Root::Dir(dir.clone())];
+        let platform = linux();
+        let cache = scratch_dir("timing");
+        let inputs = Inputs {
+            workspace: &dir,
+            roots: &roots,
+            root_features: None,
+            target: &platform,
+            host: &platform,
+            dev_deps: false,
+            measure: &|_, _| false,
+            cargo_home: Some(&home),
+            cache_dir: None,
         };
-        println!("polars graph, {what} ({build}): {wall:.1} ms wall{cpu}");
-    };
-    let runs = 5;
-    let caches: Vec<PathBuf> = (0..runs).map(|_| scratch_dir("timing")).collect();
-    let started = clock();
-    for cache in &caches {
-        polars_graph(&home, &linux(), Some(cache));
-    }
-    report("cold", runs, started);
-    let runs = 50;
-    let started = clock();
-    for _ in 0..runs {
-        polars_graph(&home, &linux(), Some(&caches[0]));
-    }
-    report("cached", runs, started);
-    for cache in caches {
-        let _ = std::fs::remove_dir_all(cache);
+        let graph = read(&inputs);
+        if graph.packages.is_empty() || graph.packages.iter().any(|p| !p.features_known) {
+            println!("{project}: skipped, its sources are not in the cargo registry");
+            continue;
+        }
+        let time = |runs: usize, inputs: &Inputs<'_>| {
+            let times = (0..runs)
+                .map(|_| {
+                    let started = Instant::now();
+                    read(inputs);
+                    started.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            median(times)
+        };
+        let cold = time(9, &inputs);
+        let sized = Inputs {
+            measure: &measure_all,
+            ..inputs
+        };
+        let cold_sized = time(9, &sized);
+        let cached_inputs = Inputs {
+            cache_dir: Some(&cache),
+            ..sized
+        };
+        read(&cached_inputs);
+        let cached = time(31, &cached_inputs);
+        println!(
+            "{project} ({} packages): cold {cold:.1} ms, cold with every size {cold_sized:.1} ms, cached {cached:.1} ms",
+            graph.packages.len()
+        );
+        let _ = std::fs::remove_dir_all(&cache);
     }
 }
 
-/// Pruning must never change what a manifest says: checked on every manifest in this machine's
-/// registry (hundreds after a `cargo fetch` of the polars graph).
+/// The fast ways of reading a manifest must never change what it says: pruning then parsing,
+/// and reading it straight from the text, each against the TOML reader on the whole text, on
+/// every manifest in this machine's registry (hundreds after a `cargo fetch` of the polars
+/// graph). Every one of them must take a fast way.
 #[test]
-fn pruning_keeps_the_facts_of_every_registry_manifest() {
-    use super::manifest::{read as facts, Files};
+fn the_fast_ways_keep_the_entries_of_every_registry_manifest() {
+    use super::manifest::{entries, Entries};
     use crate::settings::toml::parse;
     let Some(home) = crate::env::Env::process(&[]).cargo_home() else {
         return;
     };
-    let (mut checked, mut unpruned) = (0, Vec::new());
+    let (mut checked, mut unpruned, mut unscanned) = (0, Vec::new(), Vec::new());
     for index in std::fs::read_dir(home.join("registry/src"))
         .into_iter()
         .flatten()
@@ -615,27 +647,31 @@ fn pruning_keeps_the_facts_of_every_registry_manifest() {
             let Ok(whole) = parse(&text) else {
                 continue;
             };
-            let Some(pruned) = super::prune::prune(&text) else {
-                unpruned.push(path);
-                continue;
-            };
-            let pruned = parse(&pruned).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let files = Files::default();
-            assert_eq!(
-                facts(&pruned, files, None),
-                facts(&whole, files, None),
-                "{}",
-                path.display()
-            );
-            assert_eq!(
-                super::manifest::files_needed(&pruned),
-                super::manifest::files_needed(&whole)
-            );
+            let slow = entries(&whole, None);
+            match super::prune::prune(&text) {
+                Some(pruned) => {
+                    let pruned =
+                        parse(&pruned).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    assert_eq!(entries(&pruned, None), slow, "{}", path.display());
+                }
+                None => unpruned.push(path.clone()),
+            }
+            match super::scan::entries(&text) {
+                Some(fast) => assert_eq!(
+                    Ok(fast.sorted()),
+                    slow.clone().map(Entries::sorted),
+                    "{}",
+                    path.display()
+                ),
+                None => unscanned.push(path),
+            }
             checked += 1;
         }
     }
-    println!("pruned {checked} registry manifests; not pruned: {unpruned:?}");
-    assert!(unpruned.is_empty());
+    println!(
+        "checked {checked} registry manifests; not pruned: {unpruned:?}; not read straight: {unscanned:?}"
+    );
+    assert!(unpruned.is_empty() && unscanned.is_empty());
 }
 
 /// One node of `cargo tree -f '{p} {f}' --prefix none`: `name vVERSION [(path)] [(proc-macro)]
@@ -850,6 +886,13 @@ fn each_feature_rule_as_cargo_resolves_it() {
         ]
     );
 
+    // Older cargo's `CARGO_FEATURE_<NAME>` names stand for the same features.
+    let upper = feat(
+        Some(&["DEFAULT", "FAST", "EXTRA", "LOGS", "TRACE", "NET", "GEN"]),
+        &linux(),
+    );
+    assert_eq!(with_features(&upper), with_features(&everything));
+
     // Weak alone: logger stays out, and so does its feature.
     let weak = feat(Some(&["default", "fast", "trace"]), &linux());
     assert!(weak.find("logger").is_none());
@@ -963,4 +1006,150 @@ fn the_calibration_projects_match_cargo_tree() {
         compared += 1;
     }
     println!("compared {compared} projects with cargo tree");
+}
+
+/// Copies a fixture tree into a scratch directory, to change its files.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_whole_graph_is_kept_while_nothing_it_was_read_from_changes() {
+    let scratch = scratch_dir("snapshot");
+    let project = scratch.join("feat");
+    copy_tree(&fixtures().join("feat"), &project);
+    let cache = scratch.join("lowmem");
+    let roots = [Root::Dir(project.clone())];
+    let platform = linux();
+    let inputs = Inputs {
+        workspace: &project,
+        roots: &roots,
+        root_features: None,
+        target: &platform,
+        host: &platform,
+        dev_deps: false,
+        measure: &measure_all,
+        cargo_home: None,
+        cache_dir: Some(&cache),
+    };
+    let uncached = |inputs: &Inputs<'_>| {
+        read(&Inputs {
+            cache_dir: None,
+            ..*inputs
+        })
+    };
+    let kept_files = || -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    };
+    let cold = read(&inputs);
+    assert_eq!(cold, uncached(&inputs));
+    let files = kept_files();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("graph-") && name.ends_with(".tsv"),
+        "{name}"
+    );
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains("\nfile\t") && text.contains("\npackage\tengine\t0.2.0\tp\t"),
+        "{text}"
+    );
+    assert_eq!(read(&inputs), cold, "read back the same");
+
+    // What is read back is the kept file: a planted feature shows.
+    std::fs::write(file, text.replace("\tcore,simd\n", "\tcore,planted,simd\n")).unwrap();
+    let planted = read(&inputs);
+    assert_eq!(
+        package(&planted, "engine").features,
+        ["core", "planted", "simd"]
+    );
+
+    // Sizes follow the measure asked for, whatever was kept.
+    let none = read(&Inputs {
+        measure: &|_, _| false,
+        ..inputs
+    });
+    assert!(none.packages.iter().all(|p| p.size.is_none()));
+    assert!(planted.packages.iter().all(|p| p.size.is_some()));
+
+    // A changed manifest, Cargo.lock or root's features each make it stale.
+    let engine = project.join("engine/Cargo.toml");
+    let manifest = std::fs::read_to_string(&engine).unwrap();
+    std::fs::write(&engine, format!("{manifest}\n# edited\n")).unwrap();
+    assert_eq!(read(&inputs), cold, "a changed manifest: read again");
+    assert!(!std::fs::read_to_string(file).unwrap().contains("planted"));
+    std::fs::write(file, text.replace("\tcore,simd\n", "\tcore,planted,simd\n")).unwrap();
+    let lock = project.join("Cargo.lock");
+    let locked = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(&lock, format!("{locked}\n")).unwrap();
+    assert_eq!(read(&inputs), cold, "a changed Cargo.lock: read again");
+    let no_default = Inputs {
+        root_features: Some(&[]),
+        ..inputs
+    };
+    let without = read(&no_default);
+    assert_eq!(without, uncached(&no_default));
+    assert!(without.find("simdlib").is_none());
+    assert_eq!(kept_files().len(), 2, "each feature set keeps its own");
+    assert_eq!(read(&inputs), cold);
+
+    // A corrupt or cut file is ignored and rewritten.
+    for broken in [
+        "garbage",
+        &text[..text.len() / 2],
+        &text.replace("package\t", "pkg\t"),
+    ] {
+        std::fs::write(file, broken).unwrap();
+        assert_eq!(read(&inputs), cold);
+        assert!(std::fs::read_to_string(file).unwrap().ends_with("\n"));
+        assert_eq!(read(&inputs), cold);
+    }
+    // Nothing is written outside the cache directory.
+    assert_eq!(kept_files().len(), 2);
+    let mut listed: Vec<String> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["feat", "lowmem"]);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+#[test]
+fn a_graph_with_missing_sources_or_problems_is_not_kept() {
+    let cache = scratch_dir("snapshot-missing");
+    // The app fixture's unicode-ident and find-msvc-tools are missing on purpose.
+    let graph = read(&Inputs {
+        workspace: &fixtures().join("app"),
+        roots: &[Root::Name("app".into())],
+        root_features: None,
+        target: &linux(),
+        host: &linux(),
+        dev_deps: false,
+        measure: &measure_all,
+        cargo_home: Some(&fixtures().join("cargo-home")),
+        cache_dir: Some(&cache),
+    });
+    assert!(!package(&graph, "unicode-ident").features_known);
+    let listed: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(listed, [super::cache::FILE], "only the per-package cache");
+    let _ = std::fs::remove_dir_all(&cache);
 }

@@ -104,7 +104,7 @@ pub(crate) fn read(
         let complete = |r: &table::Row<'_>| {
             r.peak_mib.iter().all(Option::is_some) && r.out_kib.iter().all(Option::is_some)
         };
-        !(matching.peek().is_some() && matching.all(|r| complete(r)))
+        !(matching.peek().is_some() && matching.all(complete))
     };
     let graph = graph::read(&Inputs {
         workspace: &workspace,

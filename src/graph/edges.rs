@@ -42,7 +42,9 @@ pub(crate) struct Edge {
 /// Decides which declarations apply: each distinct condition evaluated once per platform (a graph
 /// has a few dozen, each met by many packages).
 pub(crate) struct Filter<'a> {
+    /// The lock file whose edges are filtered.
     lock: &'a Lock,
+    /// The platforms and whether dev-dependencies count.
     platforms: Platforms<'a>,
     /// (condition, platform, answer), sorted by the first two.
     known: Vec<(String, Platform, Result<bool, String>)>,
@@ -61,6 +63,7 @@ impl<'a> Filter<'a> {
         }
     }
 
+    /// Whether `condition` holds on platform `on`; `Err` says what in it could not be read.
     fn holds(&mut self, condition: &str, on: Platform) -> Result<bool, String> {
         let found = self
             .known

@@ -6,11 +6,13 @@
 //! package: a dependency is built when a declaration of it applies (kind, `[target.<condition>]`
 //! evaluated for the platform the dependent is built for; a root's dev-dependencies only when
 //! asked) and it is not optional or a feature turns it on. Build dependencies and proc-macros take
-//! their whole closure to the host. Facts of registry and git packages, which never change for a
-//! name, version and source, are cached in one text file; the whole graph of a build is cached
-//! too, under a key of everything it was read from (`snapshot.rs`). A package whose sources are
-//! not on the machine stays in the graph with `dir: None`, its features unknown and all its lock
-//! edges followed.
+//! their whole closure to the host. Published manifests are read straight from their text
+//! (`scan.rs`; others through the TOML reader). Facts of registry and git packages, which never
+//! change for a name, version and source, are cached in one text file; the whole graph of a
+//! build is cached too, under a key of everything it was read from (`snapshot.rs`). Sources are
+//! measured only for the packages the caller asks for. A package whose sources are not on the
+//! machine stays in the graph with `dir: None`, its features unknown and all its lock edges
+//! followed.
 
 pub(crate) mod cache;
 pub(crate) mod cfg;

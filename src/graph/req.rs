@@ -13,6 +13,7 @@ pub(crate) fn matches(req: &str, version: &str) -> Option<bool> {
     Some(all)
 }
 
+/// A version's major, minor and patch.
 type Version = [u64; 3];
 
 /// `1.2.3`, with any `-pre` or `+build` cut off.

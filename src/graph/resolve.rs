@@ -113,6 +113,7 @@ enum Task<'m> {
 /// One package on one platform.
 #[derive(Debug, Default)]
 struct Node<'m> {
+    /// Built: something activated it.
     activated: bool,
     /// Its dependencies have been followed.
     processed: bool,
@@ -124,23 +125,33 @@ struct Node<'m> {
     edges: Option<(usize, usize)>,
 }
 
+/// The state of one resolution.
 struct Resolver<'m, F> {
+    /// The manifests, by lock index, filled by `load` on first use.
     manifests: &'m Manifests,
+    /// Reads a package's manifest.
     load: F,
+    /// Which declarations apply on which platform.
     filter: Filter<'m>,
+    /// The roots, lock indices.
     roots: &'m [usize],
+    /// The roots' features; `None` for `default`.
     root_features: Option<&'m [String]>,
+    /// By node: lock index × 2 + platform.
     nodes: Vec<Node<'m>>,
     /// Every node's edges, one after another.
     arena: Vec<Edge>,
     /// Weak `x?/f` values waiting for `x`: (node, key of x, f).
     deferred: Vec<(usize, &'m str, &'m str)>,
+    /// What is left to do.
     tasks: Vec<Task<'m>>,
     /// (dependent, dependency) lock indices, with repeats.
     followed: Vec<(usize, usize)>,
 }
 
 impl<'m, F: FnMut(usize) -> Option<Manifest>> Resolver<'m, F> {
+    /// The manifest of lock package `index`, loaded now if it was not yet; `None` when its
+    /// sources are not on this machine.
     fn manifest(&mut self, index: usize) -> Option<&'m Manifest> {
         let manifests: &'m Manifests = self.manifests;
         let load = &mut self.load;
@@ -192,6 +203,8 @@ impl<'m, F: FnMut(usize) -> Option<Manifest>> Resolver<'m, F> {
         self.tasks.push(Task::Package { node: to, asks });
     }
 
+    /// Activates a node: the features `asks` names (with `default` where it applies), then,
+    /// the first time, its dependencies that are not optional.
     fn package(&mut self, node: usize, asks: Asks) {
         let manifest = self.manifest(split(node).0);
         self.nodes[node].activated = true;
@@ -239,6 +252,7 @@ impl<'m, F: FnMut(usize) -> Option<Manifest>> Resolver<'m, F> {
         }
     }
 
+    /// Enables one feature value on a node, by its form: `dep:x`, `x/f`, `x?/f` or a feature.
     fn value(&mut self, node: usize, value: &'m str) {
         if let Some(key) = value.strip_prefix("dep:") {
             self.turn_on(node, key);
@@ -335,6 +349,7 @@ impl<'m, F: FnMut(usize) -> Option<Manifest>> Resolver<'m, F> {
         }
     }
 
+    /// What was found, by lock index, for `count` lock packages.
     fn finish(mut self, count: usize) -> Resolved {
         let built_for: Vec<[bool; 2]> = (0..count)
             .map(|i| [self.nodes[i * 2].activated, self.nodes[i * 2 + 1].activated])

@@ -72,9 +72,13 @@ pub(crate) fn entries(text: &str) -> Option<Entries> {
 
 /// The state of the pass: what has been read, and where in the manifest it is.
 struct Scan<'t> {
+    /// The manifest.
     text: &'t str,
+    /// `package.name`, once read.
     name: Option<String>,
+    /// What has been read.
     entries: Entries,
+    /// The kind of table the statements are in.
     section: Section,
     /// The kind of the dependency table the section is in.
     table: DepKind,
@@ -89,12 +93,19 @@ struct Scan<'t> {
 /// A dependency's details as they are read.
 #[derive(Default)]
 struct Spec {
+    /// The key it is declared under.
     key: String,
+    /// `version`, or the whole value when it is a string.
     version: Option<String>,
+    /// `package`: the real name of a renamed dependency.
     package: Option<String>,
+    /// `optional`.
     optional: Option<bool>,
+    /// `features`.
     features: Option<Vec<String>>,
+    /// `default-features`.
     default_dash: Option<bool>,
+    /// `default_features` (the old spelling; the new one wins when both are given).
     default_underscore: Option<bool>,
 }
 

@@ -174,6 +174,7 @@ fn stamp(path: &Path) -> Option<(u128, u64)> {
     Some((mtime.as_nanos(), metadata.len()))
 }
 
+/// A package's line; `None` when a field would not read back the same.
 fn render_package(p: &Package, root_file: Option<&str>, measured: bool) -> Option<String> {
     let source = match p.source {
         SourceKind::Registry => 'r',
@@ -222,6 +223,8 @@ fn render_package(p: &Package, root_file: Option<&str>, measured: bool) -> Optio
     fields_ok.then_some(line)
 }
 
+/// A package line's fields after `package`: the package, its root file and whether its size
+/// was measured; `None` for a broken line.
 fn parse_package<'t>(
     fields: &mut impl Iterator<Item = &'t str>,
 ) -> Option<(Package, Option<String>, bool)> {

@@ -1153,3 +1153,37 @@ fn a_graph_with_missing_sources_or_problems_is_not_kept() {
     assert_eq!(listed, [super::cache::FILE], "only the per-package cache");
     let _ = std::fs::remove_dir_all(&cache);
 }
+
+/// Dev-dependencies: this crate's own graph for `cargo test` (criterion, proptest, and a
+/// dev-dependency on itself with more features) against `cargo tree -e normal,build,dev`.
+#[test]
+fn this_crates_graph_with_dev_dependencies_matches_cargo_tree() {
+    let Some(home) = crate::env::Env::process(&[]).cargo_home() else {
+        println!("skipped: no cargo home");
+        return;
+    };
+    let dir = repo().to_path_buf();
+    let graph = read(&Inputs {
+        workspace: &dir,
+        roots: &[Root::Dir(dir.clone())],
+        root_features: None,
+        target: &linux(),
+        host: &linux(),
+        dev_deps: true,
+        measure: &|_, _| false,
+        cargo_home: Some(&home),
+        cache_dir: None,
+    });
+    if graph.packages.iter().any(|p| !p.features_known) {
+        println!("skipped: this crate's dev-dependencies are not in the cargo registry");
+        return;
+    }
+    match cargo_tree(&dir, &["-e", "dev"]) {
+        Ok(cargo) => {
+            assert_matches_cargo("lowmem_build with dev-dependencies", &graph, &cargo);
+            let root = &graph.packages[graph.roots[0]];
+            assert!(root.features.iter().any(|f| f == "fuzzing"), "{root:?}");
+        }
+        Err(why) => println!("skipped: {why}"),
+    }
+}

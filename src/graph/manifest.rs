@@ -358,8 +358,9 @@ fn feature_map(mut map: Vec<Feature>, deps: &[Dep]) -> Vec<Feature> {
     let mut implicit: Vec<Feature> = Vec::new();
     for dep in deps.iter().filter(|d| d.optional) {
         let key = dep.key();
-        let named = |list: &[Feature]| list.iter().any(|f| f.name == key);
-        if !named(&map) && !named(&implicit) && explicit.binary_search(&key).is_err() {
+        let named = map.binary_search_by(|f| f.name.as_str().cmp(key)).is_ok()
+            || implicit.iter().any(|f| f.name == key);
+        if !named && explicit.binary_search(&key).is_err() {
             implicit.push(Feature {
                 name: key.to_string(),
                 enables: vec![format!("dep:{key}")],

@@ -429,8 +429,13 @@ impl Reader<'_> {
             return self.facts(&dir, entries);
         }
         let source = package.source.as_deref()?;
-        let key = cache::key(&package.name, &package.version, source);
-        if let Ok(at) = self.cached.binary_search_by(|e| e.key.cmp(&key)) {
+        let key = || cache::key(&package.name, &package.version, source);
+        let found = if self.cached.is_empty() {
+            None
+        } else {
+            self.cached.binary_search_by(|e| e.key.cmp(&key())).ok()
+        };
+        if let Some(at) = found {
             if let Some(home) = self.sources.cargo_home() {
                 let entry = &mut self.cached[at];
                 self.dirs[index] = Some(home.join(&entry.dir));

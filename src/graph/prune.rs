@@ -169,8 +169,9 @@ pub(super) fn key(bytes: &[u8], at: usize, stop: u8) -> Option<(Parts, usize, us
             }
             _ => {
                 let mut end = at;
+                // A pattern, not `is_ascii_alphanumeric`: unoptimised, that is a call per byte.
                 while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'_' | b'-'))
+                    && matches!(bytes[end], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-')
                 {
                     end += 1;
                 }

@@ -68,6 +68,8 @@ pub(crate) fn key(inputs: &Inputs<'_>, lock_path: &Path, lock_text: &str) -> Opt
         .ok()?;
     }
     match inputs.root_features {
+        // A name with a comma would read as two.
+        Some(features) if features.iter().any(|f| f.contains(',')) => return None,
         Some(features) => writeln!(identity, "features {}", features.join(",")),
         None => writeln!(identity, "features default"),
     }

@@ -7,7 +7,7 @@
 //! sequences replaced; entry points that read several texts take them separated by NUL bytes.
 
 use crate::features::{chain, rules, tree};
-use crate::graph::{cache, cfg, lock, manifest, prune};
+use crate::graph::{cache, cfg, lock, manifest, prune, scan};
 use crate::probe::{cgroup, meminfo};
 use crate::settings::discover::Loaded;
 use crate::settings::profile::{Profiles, MAX_CHAIN};
@@ -363,7 +363,8 @@ pub fn rustc_version(data: &[u8]) {
 }
 
 /// The dependency graph's parsers, on four NUL-separated texts: a Cargo.lock (its edges point at
-/// its packages), a manifest (pruning it never changes its facts), a target condition (an
+/// its packages), a manifest (pruning it never changes its entries, and reading it straight
+/// from the text gives the TOML reader's, when it does), a target condition (an
 /// answer or a message, never a panic) and a graph cache file (what it reads, it writes back
 /// the same).
 pub fn graph(data: &[u8]) {
@@ -376,17 +377,15 @@ pub fn graph(data: &[u8]) {
             .iter()
             .all(|p| p.deps.iter().all(|&d| d < count)));
     }
-    if let (Some(pruned), Ok(whole)) = (prune::prune(manifest_text), toml::parse(manifest_text)) {
-        let pruned = toml::parse(&pruned).expect("a pruned valid manifest parses");
-        let files = manifest::Files::default();
-        assert_eq!(
-            manifest::read(&pruned, files, None),
-            manifest::read(&whole, files, None)
-        );
-        assert_eq!(
-            manifest::files_needed(&pruned),
-            manifest::files_needed(&whole)
-        );
+    if let Ok(whole) = toml::parse(manifest_text) {
+        let slow = manifest::entries(&whole, None);
+        if let Some(pruned) = prune::prune(manifest_text) {
+            let pruned = toml::parse(&pruned).expect("a pruned valid manifest parses");
+            assert_eq!(manifest::entries(&pruned, None), slow);
+        }
+        if let Some(fast) = scan::entries(manifest_text) {
+            assert_eq!(Ok(fast.sorted()), slow.map(manifest::Entries::sorted));
+        }
     }
     let platform = cfg::CfgSet::from_rustc_print(
         Some("x86_64-unknown-linux-gnu"),
@@ -400,13 +399,15 @@ pub fn graph(data: &[u8]) {
     }
 }
 
-/// Reads the graph of the workspace at `workspace` from the package named `root`, for x86_64
-/// Linux, with `cargo_home` and the cache in `cache_dir`: how many packages it has.
+/// Reads the graph of the workspace at `workspace` from the package named `root` with its
+/// default features, for x86_64 Linux, with `cargo_home` and the cache in `cache_dir`, measuring
+/// every package's sources when `measure` (else none): how many packages it has.
 pub fn read_graph(
     workspace: &Path,
     root: &str,
     cargo_home: &Path,
     cache_dir: Option<&Path>,
+    measure: bool,
 ) -> usize {
     let linux = cfg::CfgSet::from_rustc_print(
         Some("x86_64-unknown-linux-gnu"),
@@ -415,9 +416,11 @@ pub fn read_graph(
     let graph = crate::graph::read(&crate::graph::Inputs {
         workspace,
         roots: &[crate::graph::Root::Name(root.to_string())],
+        root_features: None,
         target: &linux,
         host: &linux,
         dev_deps: false,
+        measure: &|_, _| measure,
         cargo_home: Some(cargo_home),
         cache_dir,
     });

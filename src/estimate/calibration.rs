@@ -300,7 +300,8 @@ pub(crate) struct ScannedGraph {
 /// the graph reader saw it (written by `scan_calibration_graphs`, which needs the projects'
 /// sources in the local cargo registry; everything else needs only this file). Columns:
 /// project, index, package, version, flags (`r` root, `t` for the target, `h` for the host,
-/// `p` proc-macro, `l` links), .rs bytes of the lib (0 when unknown), dependency indices.
+/// `p` proc-macro, `l` links), .rs bytes of the lib (0 when unknown), dependency indices, the
+/// enabled features.
 pub(crate) fn load_graphs() -> Vec<ScannedGraph> {
     use crate::graph::{Graph, Package, SourceKind, SourceSize};
     let text = std::fs::read_to_string(corpus().join("packages.tsv")).unwrap_or_default();
@@ -330,8 +331,17 @@ pub(crate) fn load_graphs() -> Vec<ScannedGraph> {
             links: flags.contains('l'),
             for_host: flags.contains('h'),
             for_target: flags.contains('t'),
-            optional_only: false,
             deps: f[6].split(',').filter_map(|d| d.parse().ok()).collect(),
+            features: f
+                .get(7)
+                .map(|list| {
+                    list.split(',')
+                        .filter(|x| !x.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            features_known: f.get(7).is_some(),
             size: (bytes > 0).then_some(SourceSize {
                 bytes,
                 files: 0,
@@ -390,7 +400,7 @@ fn scan_calibration_graphs() {
         .map(str::trim);
     let platform = CfgSet::from_rustc_print(host, &String::from_utf8_lossy(&cfg.stdout));
     let mut out = String::from(
-        "# each calibration project's graph as lowmem_build reads it: project, index, package, version, flags (r root, t target, h host, p proc-macro, l links), .rs bytes of the lib, dependency indices\n",
+        "# each calibration project's graph as lowmem_build reads it: project, index, package, version, flags (r root, t target, h host, p proc-macro, l links), .rs bytes of the lib, dependency indices, features\n",
     );
     let mut projects: Vec<PathBuf> = std::fs::read_dir(repo().join("calibration/projects"))
         .unwrap()
@@ -404,9 +414,11 @@ fn scan_calibration_graphs() {
         let g = graph::read(&Inputs {
             workspace: &dir,
             roots: &roots,
+            root_features: None,
             target: &platform,
             host: &platform,
             dev_deps: false,
+            measure: &graph::measure_all,
             cargo_home: cargo_home.as_deref(),
             cache_dir: None,
         });
@@ -426,11 +438,12 @@ fn scan_calibration_graphs() {
             }
             let deps: Vec<String> = p.deps.iter().map(usize::to_string).collect();
             out.push_str(&format!(
-                "{name}\t{i}\t{}\t{}\t{flags}\t{}\t{}\n",
+                "{name}\t{i}\t{}\t{}\t{flags}\t{}\t{}\t{}\n",
                 p.name,
                 p.version,
                 p.size.map_or(0, |s| s.bytes),
-                deps.join(",")
+                deps.join(","),
+                p.features.join(",")
             ));
         }
     }

@@ -209,11 +209,18 @@ impl<'g> Estimator<'g> {
             .map(|i| {
                 let p = &graph.packages[i];
                 let deps = (0..n).filter(|&j| graph.depends_on(i, j)).count();
-                let wanted = features.and_then(|all| {
-                    all.iter()
-                        .find(|(name, _)| *name == p.name)
-                        .map(|(_, f)| f.as_slice())
-                });
+                // The features cargo resolves for it: from the graph's own resolution, else from
+                // the feature check's `cargo tree` when it ran.
+                let wanted = if p.features_known {
+                    Some(p.features.as_slice())
+                } else {
+                    let key = |n: &str| n.replace('_', "-").to_ascii_lowercase();
+                    features.and_then(|all| {
+                        all.iter()
+                            .find(|(name, _)| key(name) == key(&p.name))
+                            .map(|(_, f)| f.as_slice())
+                    })
+                };
                 let measured = |class: Class, link: bool| {
                     store
                         .iter()

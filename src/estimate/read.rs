@@ -1,6 +1,7 @@
 //! The shell around the estimate: finds the build's workspace, platform, target directory and
 //! store, and reads the graph. Everything it cannot find is a note, never an error.
 
+use super::table;
 use crate::env::Env;
 use crate::graph::{self, CfgSet, Graph, Inputs, Root};
 use crate::members;
@@ -104,12 +105,50 @@ pub(crate) fn read(
     }
     let (target, host) = platforms(env, settings)?;
     let cache_dir = target_dir.as_ref().map(|t| t.join("lowmem"));
+    // In a build script the package's active features: exact names from cargo 1.84 on, else the
+    // names of `CARGO_FEATURE_<NAME>` (upper-cased, `_` for `-`), which the graph matches to the
+    // manifest's. Cargo sets neither when no feature is on. Elsewhere the default features.
+    let root_features: Option<Vec<String>> = settings.in_build_script.then(|| {
+        let split = |list: &str| -> Vec<String> {
+            list.split(',')
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        match env.get("CARGO_CFG_FEATURE") {
+            Ok(Some(list)) => split(list),
+            _ => env
+                .prefixed("CARGO_FEATURE_")
+                .into_iter()
+                .map(|(key, _)| key["CARGO_FEATURE_".len()..].to_string())
+                .collect(),
+        }
+    });
+    // Sources are measured only for the size model: crates the shipped table has every figure
+    // of never need it, and the heavy ones are in it. Sorted once, searched per package (the
+    // graph asks for every package on every run, cached or not).
+    let mut rows = table::rows(table::SHIPPED);
+    rows.sort_by(|a, b| a.package.cmp(b.package));
+    let measure = |name: &str, version: &str| {
+        let start = rows.partition_point(|r| r.package < name);
+        let mut matching = rows[start..]
+            .iter()
+            .take_while(|r| r.package == name)
+            .filter(|r| table::compatible(r.version, version))
+            .peekable();
+        let complete = |r: &table::Row<'_>| {
+            r.peak_mib.iter().all(Option::is_some) && r.out_kib.iter().all(Option::is_some)
+        };
+        !(matching.peek().is_some() && matching.all(complete))
+    };
     let graph = graph::read(&Inputs {
         workspace: &workspace,
         roots: &roots,
+        root_features: root_features.as_deref(),
         target: &target,
         host: &host,
         dev_deps: false,
+        measure: &measure,
         cargo_home: cargo_home.as_deref(),
         cache_dir: cache_dir.as_deref(),
     });

@@ -50,7 +50,8 @@ fn package(name: &str, version: &str, deps: &[usize], host: bool) -> Package {
         links: false,
         for_host: host,
         for_target: !host,
-        optional_only: false,
+        features: Vec::new(),
+        features_known: true,
         deps: deps.to_vec(),
         size: Some(crate::graph::SourceSize {
             bytes: 100_000,

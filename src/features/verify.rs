@@ -91,6 +91,13 @@ pub(crate) fn verify(env: &Env, rules: &[Rule], manifest_path: Option<&Path>) ->
         started.elapsed().as_millis()
     ));
     report.checked = true;
+    report.resolved = Some(
+        graph
+            .enabled()
+            .into_iter()
+            .map(|(krate, features)| (krate, features.into_iter().collect()))
+            .collect(),
+    );
     report.violations = verdict.violations;
     report.files.extend(verdict.extra_files);
     report.notes = notes;

@@ -2,25 +2,34 @@
 //! text file, since a published package never changes for its name, version and source.
 //!
 //! ```text
-//! lowmem_build graph cache 1
-//! name  version  source  dir  crate_name  root_file  flags  bytes  files  root_bytes  deps...
+//! lowmem_build graph cache 2
+//! name  version  source  dir  crate_name  root_file  flags  bytes  files  root_bytes  deps... features...
 //! ```
 //! `dir` is relative to `$CARGO_HOME`; `root_file` is `-` when there is none; `flags` are `p`
 //! (proc-macro), `b` (build script) and `l` (links an artifact), `-` in place of each one off;
-//! the three sizes are `-` when unknown; each dependency is its kind letter (`n`, `b`, `d`), `?`
-//! when optional or `-`, the package name, and after a space its target condition if any.
+//! the three sizes are `-` when there is no root file and `?` when they were not measured.
+//! Each dependency is its kind letter (`n`, `b`, `d`), `?` when optional or `-`, `+` when it
+//! asks for default features or `-`, the package name, then `|as=` the key it is renamed
+//! under, `|f=` the features it asks for (comma-joined), `|v=` its version requirement and
+//! `|t=` its target condition, each only when there is one. Each feature is `:` its name, `=`
+//! and what it enables, comma-joined.
 
-use super::manifest::{Dep, DepKind, Manifest};
+use super::manifest::{Dep, DepKind, Feature, Manifest};
 use super::size::SourceSize;
-use crate::probe::fs::read_small;
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::path::Path;
 
 /// The file's name in the cache directory.
 pub(crate) const FILE: &str = "graph-packages.tsv";
 
 /// The first line; a file with another one (an older format) is ignored and rewritten.
-const HEADER: &str = "lowmem_build graph cache 1";
+const HEADER: &str = "lowmem_build graph cache 2";
+
+/// The most of a cache file that is read: with feature maps a line takes up to a few KiB (polars'
+/// crates), so a large graph's file passes the 1 MiB of other reads; a longer one is cut, fails
+/// to parse and is rebuilt.
+pub(crate) const MAX_BYTES: u64 = 32 << 20;
 
 /// One cached package.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,10 +38,12 @@ pub(crate) struct Entry {
     pub(crate) key: String,
     /// The sources' directory relative to `$CARGO_HOME`, `/`-separated.
     pub(crate) dir: String,
-    /// The manifest's facts (`name` and `path_deps` are not kept).
+    /// The manifest's facts (`name` is not kept).
     pub(crate) manifest: Manifest,
-    /// The sources' size, when the root file was there.
+    /// The sources' size, when measured and the root file was there.
     pub(crate) size: Option<SourceSize>,
+    /// Whether the size was measured (packages the caller has figures for are not).
+    pub(crate) measured: bool,
 }
 
 /// The key of a package.
@@ -74,42 +85,19 @@ fn parse_line(line: &str) -> Option<Entry> {
         b'-' => Some(false),
         _ => None,
     };
-    let (bytes, files, root_bytes) = (next()?, next()?, next()?);
-    let size = if [bytes, files, root_bytes] == ["-"; 3] {
-        None
-    } else {
-        Some(SourceSize {
-            bytes: bytes.parse().ok()?,
-            files: files.parse().ok()?,
-            root_bytes: root_bytes.parse().ok()?,
-        })
-    };
+    let (size, measured) = parse_size([next()?, next()?, next()?])?;
     let mut deps = Vec::new();
+    let mut features = Vec::new();
     for field in fields {
-        let mut chars = field.chars();
-        let kind = DepKind::from_letter(chars.next()?)?;
-        let optional = match chars.next()? {
-            '?' => true,
-            '-' => false,
-            _ => return None,
-        };
-        let rest = chars.as_str();
-        let (name, target) = match rest.split_once(' ') {
-            Some((name, target)) => (name, Some(target.to_string())),
-            None => (rest, None),
-        };
-        if name.is_empty() {
-            return None;
+        match field.strip_prefix(':') {
+            Some(feature) => features.push(parse_feature(feature)?),
+            None if features.is_empty() => deps.push(parse_dep(field)?),
+            None => return None,
         }
-        deps.push(Dep {
-            name: name.to_string(),
-            kind,
-            target,
-            optional,
-        });
     }
-    // The walk looks dependencies up by binary search.
-    let sorted = deps.windows(2).all(|pair| pair[0] <= pair[1]);
+    // The resolver looks dependencies and features up by binary search.
+    let sorted = deps.windows(2).all(|pair| pair[0] <= pair[1])
+        && features.windows(2).all(|pair| pair[0].name < pair[1].name);
     if name.is_empty() || dir.is_empty() || crate_name.is_empty() || !sorted {
         return None;
     }
@@ -124,10 +112,85 @@ fn parse_line(line: &str) -> Option<Entry> {
             build_script: flag(b, b'b')?,
             links: flag(l, b'l')?,
             deps,
-            path_deps: Vec::new(),
+            features,
         },
         size,
+        measured,
     })
+}
+
+/// The three size fields: all numbers, all `-` (measured, no root file) or all `?` (not
+/// measured).
+fn parse_size(fields: [&str; 3]) -> Option<(Option<SourceSize>, bool)> {
+    match fields {
+        ["-", "-", "-"] => Some((None, true)),
+        ["?", "?", "?"] => Some((None, false)),
+        [bytes, files, root_bytes] => Some((
+            Some(SourceSize {
+                bytes: bytes.parse().ok()?,
+                files: files.parse().ok()?,
+                root_bytes: root_bytes.parse().ok()?,
+            }),
+            true,
+        )),
+    }
+}
+
+/// A dependency field: `n?+name|as=key|f=a,b|v=^1|t=cfg(unix)`.
+fn parse_dep(field: &str) -> Option<Dep> {
+    let mut parts = field.split('|');
+    let head = parts.next()?;
+    let mut chars = head.chars();
+    let kind = DepKind::from_letter(chars.next()?)?;
+    let flag = |c: Option<char>, on: char| match c {
+        Some(c) if c == on => Some(true),
+        Some('-') => Some(false),
+        _ => None,
+    };
+    let optional = flag(chars.next(), '?')?;
+    let default_features = flag(chars.next(), '+')?;
+    let name = chars.as_str();
+    if name.is_empty() {
+        return None;
+    }
+    let mut dep = Dep {
+        name: name.to_string(),
+        kind,
+        target: None,
+        optional,
+        rename: None,
+        default_features,
+        features: Vec::new(),
+        req: None,
+    };
+    for part in parts {
+        let (key, value) = part.split_once('=')?;
+        match key {
+            "as" => dep.rename = Some(value.to_string()),
+            "f" => dep.features = list(value),
+            "v" => dep.req = Some(value.to_string()),
+            "t" => dep.target = Some(value.to_string()),
+            _ => return None,
+        }
+    }
+    Some(dep)
+}
+
+/// A feature field without its `:`: `name=a,b`.
+fn parse_feature(field: &str) -> Option<Feature> {
+    let (name, enables) = field.split_once('=')?;
+    (!name.is_empty()).then(|| Feature {
+        name: name.to_string(),
+        enables: list(enables),
+    })
+}
+
+/// A comma-joined list; empty text is an empty list.
+fn list(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    text.split(',').map(str::to_string).collect()
 }
 
 /// The line of an entry; `None` when a field holds a tab or a line break (such a package is not
@@ -145,18 +208,37 @@ pub(crate) fn render_line(entry: &Entry) -> Option<String> {
         flag(m.build_script, 'b'),
         flag(m.links, 'l'),
     );
-    match entry.size {
-        Some(s) => {
+    match (entry.size, entry.measured) {
+        (Some(s), _) => {
             let _ = write!(line, "\t{}\t{}\t{}", s.bytes, s.files, s.root_bytes);
         }
-        None => line.push_str("\t-\t-\t-"),
+        (None, true) => line.push_str("\t-\t-\t-"),
+        (None, false) => line.push_str("\t?\t?\t?"),
     }
     for dep in &m.deps {
-        let optional = if dep.optional { '?' } else { '-' };
-        let _ = write!(line, "\t{}{optional}{}", dep.kind.letter(), dep.name);
-        if let Some(target) = &dep.target {
-            let _ = write!(line, " {target}");
+        let optional = flag(dep.optional, '?');
+        let default = flag(dep.default_features, '+');
+        let _ = write!(
+            line,
+            "\t{}{optional}{default}{}",
+            dep.kind.letter(),
+            dep.name
+        );
+        if let Some(rename) = &dep.rename {
+            let _ = write!(line, "|as={rename}");
         }
+        if !dep.features.is_empty() {
+            let _ = write!(line, "|f={}", dep.features.join(","));
+        }
+        if let Some(req) = &dep.req {
+            let _ = write!(line, "|v={req}");
+        }
+        if let Some(target) = &dep.target {
+            let _ = write!(line, "|t={target}");
+        }
+    }
+    for feature in &m.features {
+        let _ = write!(line, "\t:{}={}", feature.name, feature.enables.join(","));
     }
     let fields_ok = entry.key.split('\t').count() == 3
         && !line.contains(['\n', '\r'])
@@ -175,30 +257,42 @@ pub(crate) fn render(entries: &[Entry]) -> String {
 }
 
 /// Reads the cache in `dir`: empty when there is none yet, `None` when it is unreadable or
-/// corrupt (it is then rewritten). A line is about 200 bytes, so the 1 MiB that [`read_small`]
-/// reads holds about 5,000 packages; a longer file is cut, fails to parse and is rebuilt.
+/// corrupt (it is then rewritten).
 pub(crate) fn load(dir: &Path) -> Option<Vec<Entry>> {
-    match read_small(&dir.join(FILE)) {
+    match read_text(&dir.join(FILE)) {
         Ok(text) => parse(&text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Vec::new()),
         Err(_) => None,
     }
 }
 
-/// Writes the cache into `dir`: to a temporary file there, then renamed over the old one, so
-/// that a reader never sees half a file. `dir` itself is made if missing, but not its parent
-/// (nothing is written outside it). Failure is not an error: the next run reads the sources
-/// again.
+/// A cache file's text, up to [`MAX_BYTES`]; invalid UTF-8 is an error (no cache has it).
+pub(crate) fn read_text(path: &Path) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_BYTES)
+        .read_to_end(&mut bytes)?;
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// Writes the cache into `dir`.
 pub(crate) fn store(dir: &Path, entries: &[Entry]) {
-    let text = render(entries);
-    let temporary = dir.join(format!("{FILE}.{}.tmp", std::process::id()));
+    write_file(dir, FILE, &render(entries));
+}
+
+/// Writes `text` as file `name` in `dir`: to a temporary file there, then renamed over the old
+/// one, so that a reader never sees half a file. `dir` itself is made if missing, but not its
+/// parent (nothing is written outside it). Failure is not an error: the next run reads the
+/// sources again.
+pub(crate) fn write_file(dir: &Path, name: &str, text: &str) {
+    let temporary = dir.join(format!("{name}.{}.tmp", std::process::id()));
     let made = match std::fs::create_dir(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         other => other,
     };
     let written = made
         .and_then(|()| std::fs::write(&temporary, text))
-        .and_then(|()| std::fs::rename(&temporary, dir.join(FILE)));
+        .and_then(|()| std::fs::rename(&temporary, dir.join(name)));
     if written.is_err() {
         let _ = std::fs::remove_file(&temporary);
     }
@@ -230,21 +324,47 @@ mod tests {
                         kind: DepKind::Normal,
                         target: None,
                         optional: true,
+                        rename: Some("buf".into()),
+                        default_features: false,
+                        features: vec!["std".into(), "serde".into()],
+                        req: None,
                     },
                     Dep {
                         name: "cc".into(),
                         kind: DepKind::Build,
                         target: Some("cfg(all(unix, target_os = \"linux\"))".into()),
                         optional: false,
+                        rename: None,
+                        default_features: true,
+                        features: Vec::new(),
+                        req: Some(">=1.0, <1.3".into()),
                     },
                 ],
-                path_deps: Vec::new(),
+                features: vec![
+                    Feature {
+                        name: "buf".into(),
+                        enables: vec!["dep:buf".into()],
+                    },
+                    Feature {
+                        name: "default".into(),
+                        enables: vec!["std".into()],
+                    },
+                    Feature {
+                        name: "std".into(),
+                        enables: vec!["buf?/std".into(), "cc/parallel".into()],
+                    },
+                    Feature {
+                        name: "tiny".into(),
+                        enables: Vec::new(),
+                    },
+                ],
             },
             size: Some(SourceSize {
                 bytes: 1234,
                 files: 5,
                 root_bytes: 100,
             }),
+            measured: true,
         }
     }
 
@@ -255,22 +375,42 @@ mod tests {
         sizeless.size = None;
         sizeless.manifest.root_file = None;
         sizeless.manifest.deps.clear();
+        sizeless.manifest.features.clear();
         sizeless.manifest.name = "a".into();
-        let entries = vec![sizeless, entry()];
+        let mut unmeasured = sizeless.clone();
+        unmeasured.key = key("b", "0.1.0", "sparse+https://index.crates.io/");
+        unmeasured.manifest.name = "b".into();
+        unmeasured.measured = false;
+        let entries = vec![sizeless, unmeasured, entry()];
         let text = render(&entries);
         assert!(
-            text.starts_with("lowmem_build graph cache 1\na\t0.1.0\t"),
+            text.starts_with("lowmem_build graph cache 2\na\t0.1.0\t"),
+            "{text}"
+        );
+        assert!(text.contains("\t-\t-\t-\n"), "{text}");
+        assert!(text.contains("\t?\t?\t?\n"), "{text}");
+        assert!(
+            text.contains("\tn?-bytes|as=buf|f=std,serde\tb-+cc|v=>=1.0, <1.3|t=cfg(all(unix, target_os = \"linux\"))\t:buf=dep:buf\t:default=std\t:std=buf?/std,cc/parallel\t:tiny=\n"),
             "{text}"
         );
         assert_eq!(parse(&text), Some(entries));
     }
 
     #[test]
-    fn a_field_with_a_tab_is_not_cached() {
+    fn a_field_that_would_read_back_otherwise_is_not_cached() {
         let mut odd = entry();
         odd.manifest.deps[1].target = Some("cfg(a\tb)".into());
         assert_eq!(render_line(&odd), None);
-        assert_eq!(render(&[odd]), "lowmem_build graph cache 1\n");
+        assert_eq!(render(&[odd]), "lowmem_build graph cache 2\n");
+        let mut comma = entry();
+        comma.manifest.deps[0].features[0] = "a,b".into();
+        assert_eq!(render_line(&comma), None);
+        let mut bar = entry();
+        bar.manifest.deps[1].target = Some("cfg(a|t=b)".into());
+        assert_eq!(render_line(&bar), None);
+        let mut empty = entry();
+        empty.manifest.features[3].enables.push(String::new());
+        assert_eq!(render_line(&empty), None);
     }
 
     #[test]
@@ -279,11 +419,19 @@ mod tests {
         assert!(parse(&good).is_some());
         for broken in [
             String::new(),
-            "lowmem_build graph cache 0\n".to_string(),
-            good.replace("\tb-cc", "\tx-cc"),
+            "lowmem_build graph cache 1\n".to_string(),
+            good.replace("\tb-+cc", "\tx-+cc"),
+            good.replace("\tb-+cc", "\tb-*cc"),
             good.replace("\t1234\t", "\tmany\t"),
+            good.replace("\t1234\t", "\t?\t"),
             good.replace("-b-", "-B-"),
-            good.replace("\tn?bytes", "\tn?"),
+            good.replace("\tn?-bytes|as=buf", "\tn?-"),
+            good.replace("|as=buf", "|to=buf"),
+            good.replace("|as=buf", "|as"),
+            good.replace("\t:buf=dep:buf", "\t:=dep:buf"),
+            good.replace("\t:buf=dep:buf", "\t:buf"),
+            good.replace("\t:default=std", "\t:zzz=std"),
+            good.replace(":tiny=", ":tiny=\tn--late"),
             format!("{good}half a line\n"),
         ] {
             assert_eq!(parse(&broken), None, "{broken}");

@@ -74,6 +74,22 @@ impl CfgSet {
         CfgSet::new(triple, options)
     }
 
+    /// The set as one line (`triple: unix target_os="linux" ...`), for the graph cache's key.
+    pub(crate) fn render(&self) -> String {
+        let mut line = self.triple.clone().unwrap_or_else(|| "-".to_string());
+        line.push(':');
+        for (key, value) in &self.options {
+            line.push(' ');
+            line.push_str(key);
+            if let Some(value) = value {
+                line.push_str("=\"");
+                line.push_str(value);
+                line.push('"');
+            }
+        }
+        line
+    }
+
     /// Whether the option `key` (with `value`, or bare) is set.
     pub(crate) fn has(&self, key: &str, value: Option<&str>) -> bool {
         self.options

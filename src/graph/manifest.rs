@@ -1,5 +1,6 @@
-//! What one package's `Cargo.toml` says about building it: its crate, targets, build script and
-//! dependencies (kind, platform condition, optional), from a parsed manifest.
+//! What one package's `Cargo.toml` says about building it: its crate, targets, build script,
+//! features and dependencies (kind, platform condition, optional, features asked), from a parsed
+//! manifest.
 
 use crate::settings::toml::{Table, Value};
 
@@ -23,9 +24,9 @@ pub(crate) struct Manifest {
     pub(crate) links: bool,
     /// The dependencies, sorted by package name.
     pub(crate) deps: Vec<Dep>,
-    /// The `path` of each path dependency, relative to the package directory, to find the
-    /// workspace's path packages.
-    pub(crate) path_deps: Vec<String>,
+    /// `[features]` as cargo's feature map has it: the table's entries plus the implicit feature
+    /// of each optional dependency that no `dep:` value names; sorted by name.
+    pub(crate) features: Vec<Feature>,
 }
 
 /// One dependency as a manifest declares it.
@@ -39,6 +40,44 @@ pub(crate) struct Dep {
     pub(crate) target: Option<String>,
     /// `optional = true`: only a feature turns it on.
     pub(crate) optional: bool,
+    /// The name the manifest declares it under when that differs from the package name (the
+    /// key of a `package = "..."` rename): features name dependencies by it.
+    pub(crate) rename: Option<String>,
+    /// Asks for the dependency's `default` feature (`default-features` not false).
+    pub(crate) default_features: bool,
+    /// The dependency's features it asks for (`features = [...]`), as written.
+    pub(crate) features: Vec<String>,
+    /// The version requirement, kept only when the manifest declares the same package with
+    /// different requirements (`rand` and `rand_old = { package = "rand" }`): then it tells which
+    /// locked version each declaration is.
+    pub(crate) req: Option<String>,
+}
+
+impl Dep {
+    /// The name features use for it: the manifest's key.
+    pub(crate) fn key(&self) -> &str {
+        self.rename.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// One entry of a package's feature map.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Feature {
+    /// The feature's name.
+    pub(crate) name: String,
+    /// What it enables, as written: `other-feature`, `dep:x`, `x/f` or `x?/f`.
+    pub(crate) enables: Vec<String>,
+}
+
+impl Manifest {
+    /// The feature named `name` in the feature map.
+    pub(crate) fn feature(&self, name: &str) -> Option<&Feature> {
+        let at = self
+            .features
+            .binary_search_by(|f| f.name.as_str().cmp(name))
+            .ok()?;
+        self.features.get(at)
+    }
 }
 
 /// The table a dependency is declared in.
@@ -88,19 +127,65 @@ pub(crate) struct Files {
     pub(crate) build_rs: bool,
 }
 
-/// Which of the conventional files [`read`] needs to know about for this manifest: published
+/// The entries of a manifest its facts come from: read from a parsed table ([`entries`]), or
+/// straight from a published manifest's text (`scan.rs`). Dependencies are complete (workspace
+/// inheritance applied) but not yet sorted; features are those of `[features]`, in any order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Entries {
+    /// `package.name`.
+    pub(crate) name: String,
+    /// `package.build`: `false`, or `true` for `true` or a path; `None` when not given.
+    pub(crate) build: Option<bool>,
+    /// `package.autolib`.
+    pub(crate) autolib: Option<bool>,
+    /// `package.autobins`.
+    pub(crate) autobins: Option<bool>,
+    /// The `[lib]` table, when there is one.
+    pub(crate) lib: Option<Lib>,
+    /// How many `[[bin]]` tables there are.
+    pub(crate) bins: usize,
+    /// The first `[[bin]]`'s `name` and `path`.
+    pub(crate) first_bin: (Option<String>, Option<String>),
+    /// The dependencies.
+    pub(crate) deps: Vec<Dep>,
+    /// `[features]`.
+    pub(crate) features: Vec<Feature>,
+}
+
+impl Entries {
+    /// The entries in one order whatever the text's: dependencies and features sorted, as the
+    /// ways of reading them are compared.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn sorted(mut self) -> Entries {
+        self.deps.sort();
+        self.features.sort();
+        self
+    }
+}
+
+/// What a manifest's `[lib]` says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Lib {
+    /// `name`.
+    pub(crate) name: Option<String>,
+    /// `path`.
+    pub(crate) path: Option<String>,
+    /// `proc-macro = true` (or `proc_macro`), or `crate-type` has `proc-macro`.
+    pub(crate) proc_macro: bool,
+    /// `crate-type` has `cdylib`, `dylib` or `staticlib`.
+    pub(crate) artifact: bool,
+}
+
+/// Which of the conventional files [`facts`] needs to know about for these entries: published
 /// manifests name their targets and build script, so most need none of them (each one asked is
 /// a filesystem call).
-pub(crate) fn files_needed(table: &Table) -> Files {
-    let package = table.get("package").and_then(Value::as_table);
-    let key = |key: &str| package.and_then(|p| p.get(key));
-    let no_bins = !matches!(table.get("bin"), Some(Value::Array(items)) if !items.is_empty());
+pub(crate) fn files_needed(entries: &Entries) -> Files {
+    let no_bins = entries.bins == 0;
     Files {
-        lib_rs: !table.contains_key("lib")
-            && key("autolib").and_then(Value::as_bool) != Some(false),
+        lib_rs: entries.lib.is_none() && entries.autolib != Some(false),
         main_rs: no_bins,
-        bin_dir: no_bins && key("autobins").and_then(Value::as_bool) != Some(false),
-        build_rs: !matches!(key("build"), Some(Value::Boolean(_) | Value::String(_))),
+        bin_dir: no_bins && entries.autobins != Some(false),
+        build_rs: entries.build.is_none(),
     }
 }
 
@@ -114,14 +199,21 @@ const KINDS: [(&str, DepKind); 5] = [
     ("dev_dependencies", DepKind::Dev),
 ];
 
-/// Reads the facts of a manifest. `workspace_deps` is the workspace root's
-/// `[workspace.dependencies]`, for renames of dependencies declared `workspace = true`; `Err`
-/// says what was expected when `package.name` is missing.
+/// Reads the facts of a manifest: [`entries`], then [`facts`].
+#[cfg(test)]
 pub(crate) fn read(
     table: &Table,
     files: Files,
     workspace_deps: Option<&Table>,
 ) -> Result<Manifest, String> {
+    Ok(facts(entries(table, workspace_deps)?, files))
+}
+
+/// The entries of a parsed manifest. `workspace_deps` is the workspace root's
+/// `[workspace.dependencies]`, for what dependencies declared `workspace = true` inherit; `Err`
+/// says what was expected when `package.name` is missing or a feature list is not a list of
+/// strings.
+pub(crate) fn entries(table: &Table, workspace_deps: Option<&Table>) -> Result<Entries, String> {
     let package = table.get("package").and_then(Value::as_table);
     let name = package
         .and_then(|p| p.get("name"))
@@ -131,87 +223,199 @@ pub(crate) fn read(
     let flag = |section: Option<&Table>, key: &str| {
         section.and_then(|s| s.get(key)).and_then(Value::as_bool)
     };
-    let lib = table.get("lib").and_then(Value::as_table);
-    let crate_types = lib
-        .and_then(|l| l.get("crate-type").or_else(|| l.get("crate_type")))
-        .and_then(Value::as_array)
-        .unwrap_or_default();
-    let has_type = |wanted: &[&str]| {
-        crate_types
-            .iter()
-            .filter_map(Value::as_str)
-            .any(|t| wanted.contains(&t))
+    let text = |section: Option<&Table>, key: &str| {
+        section
+            .and_then(|s| s.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
     };
-    let has_lib = lib.is_some() || (flag(package, "autolib") != Some(false) && files.lib_rs);
+    let lib = table.get("lib").and_then(Value::as_table).map(|lib| {
+        let crate_types = lib
+            .get("crate-type")
+            .or_else(|| lib.get("crate_type"))
+            .and_then(Value::as_array)
+            .unwrap_or_default();
+        let has_type = |wanted: &[&str]| {
+            crate_types
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|t| wanted.contains(&t))
+        };
+        Lib {
+            name: text(Some(lib), "name"),
+            path: text(Some(lib), "path"),
+            proc_macro: flag(Some(lib), "proc-macro") == Some(true)
+                || flag(Some(lib), "proc_macro") == Some(true)
+                || has_type(&["proc-macro"]),
+            artifact: has_type(&["cdylib", "dylib", "staticlib"]),
+        }
+    });
     let bins = match table.get("bin") {
         Some(Value::Array(items)) => items.as_slice(),
         _ => &[],
     };
-    let auto_bins = flag(package, "autobins") != Some(false);
-    let has_bin = !bins.is_empty() || (auto_bins && (files.main_rs || files.bin_dir));
-    let underscored = name.replace('-', "_");
-    let (crate_name, root_file) = if has_lib {
-        let lib_name = lib
-            .and_then(|l| l.get("name"))
-            .and_then(Value::as_str)
-            .map_or(underscored, |n| n.replace('-', "_"));
-        let path = lib
-            .and_then(|l| l.get("path"))
-            .and_then(Value::as_str)
-            .unwrap_or("src/lib.rs");
-        (lib_name, Some(path.to_string()))
-    } else {
-        let first = bins.first().and_then(Value::as_table);
-        let bin_name = first
-            .and_then(|b| b.get("name"))
-            .and_then(Value::as_str)
-            .map_or(underscored, |n| n.replace('-', "_"));
-        let path = first
-            .and_then(|b| b.get("path"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .or_else(|| files.main_rs.then(|| "src/main.rs".to_string()));
-        (bin_name, path)
-    };
-    let build_script = match package.and_then(|p| p.get("build")) {
-        Some(Value::Boolean(false)) => false,
-        Some(Value::String(_)) | Some(Value::Boolean(true)) => true,
-        _ => files.build_rs,
-    };
-    let mut manifest = Manifest {
+    let first = bins.first().and_then(Value::as_table);
+    let mut entries = Entries {
         name,
-        crate_name,
-        root_file,
-        proc_macro: has_lib
-            && (flag(lib, "proc-macro") == Some(true)
-                || flag(lib, "proc_macro") == Some(true)
-                || has_type(&["proc-macro"])),
-        build_script,
-        links: has_bin || (has_lib && has_type(&["cdylib", "dylib", "staticlib"])),
+        build: match package.and_then(|p| p.get("build")) {
+            Some(Value::Boolean(on)) => Some(*on),
+            Some(Value::String(_)) => Some(true),
+            _ => None,
+        },
+        autolib: flag(package, "autolib"),
+        autobins: flag(package, "autobins"),
+        lib,
+        bins: bins.len(),
+        first_bin: (text(first, "name"), text(first, "path")),
         deps: Vec::new(),
-        path_deps: Vec::new(),
+        features: Vec::new(),
     };
-    add_deps(&mut manifest, table, None, workspace_deps);
+    add_deps(&mut entries, table, None, workspace_deps)?;
     if let Some(targets) = table.get("target").and_then(Value::as_table) {
         for (condition, section) in targets {
             if let Some(section) = section.as_table() {
-                add_deps(&mut manifest, section, Some(condition), workspace_deps);
+                add_deps(&mut entries, section, Some(condition), workspace_deps)?;
             }
         }
     }
-    manifest.deps.sort();
-    manifest.deps.dedup();
-    Ok(manifest)
+    match table.get("features") {
+        None => {}
+        Some(Value::Table(features)) => {
+            for (name, enables) in features {
+                let enables = strings(enables)
+                    .ok_or_else(|| format!("expected `features.{name}` to be a list of strings"))?;
+                entries.features.push(Feature {
+                    name: name.clone(),
+                    enables,
+                });
+            }
+        }
+        Some(_) => return Err("expected `[features]` to be a table".to_string()),
+    }
+    Ok(entries)
+}
+
+/// The facts of a manifest's entries, with `files` telling which conventional files exist
+/// (see [`files_needed`]).
+pub(crate) fn facts(entries: Entries, files: Files) -> Manifest {
+    let Entries {
+        name,
+        build,
+        autolib,
+        autobins,
+        lib,
+        bins,
+        first_bin,
+        mut deps,
+        features,
+    } = entries;
+    let has_lib = lib.is_some() || (autolib != Some(false) && files.lib_rs);
+    let has_bin = bins > 0 || (autobins != Some(false) && (files.main_rs || files.bin_dir));
+    let underscored = || name.replace('-', "_");
+    let lib = lib.unwrap_or_default();
+    let (crate_name, root_file) = if has_lib {
+        let lib_name = lib
+            .name
+            .as_ref()
+            .map_or_else(underscored, |n| n.replace('-', "_"));
+        let path = lib.path.clone().unwrap_or_else(|| "src/lib.rs".to_string());
+        (lib_name, Some(path))
+    } else {
+        let (bin_name, bin_path) = first_bin;
+        let bin_name = bin_name
+            .as_ref()
+            .map_or_else(underscored, |n| n.replace('-', "_"));
+        let path = bin_path.or_else(|| files.main_rs.then(|| "src/main.rs".to_string()));
+        (bin_name, path)
+    };
+    deps.sort();
+    deps.dedup();
+    keep_distinguishing_reqs(&mut deps);
+    let features = feature_map(features, &deps);
+    Manifest {
+        name,
+        crate_name,
+        root_file,
+        proc_macro: has_lib && lib.proc_macro,
+        build_script: build.unwrap_or(files.build_rs),
+        links: has_bin || (has_lib && lib.artifact),
+        deps,
+        features,
+    }
+}
+
+/// The feature map: `[features]` and the implicit features of optional dependencies, sorted, as
+/// cargo builds it.
+fn feature_map(mut map: Vec<Feature>, deps: &[Dep]) -> Vec<Feature> {
+    map.sort();
+    // An optional dependency is a feature of its own name unless some feature says `dep:name`
+    // (cargo 1.60's explicit form hides it).
+    let mut explicit: Vec<&str> = map
+        .iter()
+        .flat_map(|f| &f.enables)
+        .filter_map(|v| v.strip_prefix("dep:"))
+        .collect();
+    explicit.sort_unstable();
+    let mut implicit: Vec<Feature> = Vec::new();
+    for dep in deps.iter().filter(|d| d.optional) {
+        let key = dep.key();
+        let named = map.binary_search_by(|f| f.name.as_str().cmp(key)).is_ok()
+            || implicit.iter().any(|f| f.name == key);
+        if !named && explicit.binary_search(&key).is_err() {
+            implicit.push(Feature {
+                name: key.to_string(),
+                enables: vec![format!("dep:{key}")],
+            });
+        }
+    }
+    map.append(&mut implicit);
+    map.sort();
+    map
+}
+
+/// `default-features` (or the old `default_features`) of a dependency's details.
+fn default_flag<'t>(field: impl Fn(&str) -> Option<&'t Value>) -> Option<bool> {
+    let flag = |key: &str| field(key).and_then(Value::as_bool);
+    flag("default-features").or_else(|| flag("default_features"))
+}
+
+/// The strings of an array value; `None` when it is not an array of strings.
+fn strings(value: &Value) -> Option<Vec<String>> {
+    value
+        .as_array()?
+        .iter()
+        .map(|v| v.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Drops the version requirements that do not tell declarations of one package apart: only a
+/// package declared with different requirements needs them, and the cache stays small.
+fn keep_distinguishing_reqs(deps: &mut [Dep]) {
+    let mut start = 0;
+    while start < deps.len() {
+        let end = start
+            + deps[start..]
+                .iter()
+                .take_while(|d| d.name == deps[start].name)
+                .count();
+        let same = deps[start..end].iter().all(|d| d.req == deps[start].req);
+        if same {
+            for dep in &mut deps[start..end] {
+                dep.req = None;
+            }
+        }
+        start = end;
+    }
 }
 
 /// Adds the dependencies of the dependency tables in `section` (the manifest, or one
-/// `[target.<condition>]` table).
+/// `[target.<condition>]` table); `Err` names a `features` that is not a list of strings.
 fn add_deps(
-    manifest: &mut Manifest,
+    manifest: &mut Entries,
     section: &Table,
     condition: Option<&str>,
     workspace_deps: Option<&Table>,
-) {
+) -> Result<(), String> {
     for (table_name, kind) in KINDS {
         let Some(deps) = section.get(table_name).and_then(Value::as_table) else {
             continue;
@@ -220,26 +424,54 @@ fn add_deps(
             let detail = spec.as_table();
             let field = |name: &str| detail.and_then(|d| d.get(name));
             let inherited = (field("workspace").and_then(Value::as_bool) == Some(true))
-                .then(|| {
-                    workspace_deps
-                        .and_then(|w| w.get(key))
-                        .and_then(Value::as_table)
-                })
+                .then(|| workspace_deps.and_then(|w| w.get(key)))
                 .flatten();
+            // `workspace.dependencies.x = "1"` is a version alone.
+            let inherited_field = |name: &str| match inherited {
+                Some(Value::Table(t)) => t.get(name),
+                Some(version @ Value::String(_)) if name == "version" => Some(version),
+                _ => None,
+            };
             let renamed = field("package")
-                .or_else(|| inherited.and_then(|w| w.get("package")))
+                .or_else(|| inherited_field("package"))
                 .and_then(Value::as_str);
-            if let Some(path) = field("path").and_then(Value::as_str) {
-                manifest.path_deps.push(path.to_string());
+            // Cargo: a member may turn default features on over a workspace `false`, never off.
+            let default_features = match inherited {
+                Some(_) => {
+                    default_flag(inherited_field).unwrap_or(true)
+                        || default_flag(field) == Some(true)
+                }
+                None => default_flag(field).unwrap_or(true),
+            };
+            let wrong =
+                || format!("expected `{table_name}.{key}.features` to be a list of strings");
+            let mut features = Vec::new();
+            for list in [inherited_field("features"), field("features")]
+                .into_iter()
+                .flatten()
+            {
+                features.extend(strings(list).ok_or_else(wrong)?);
             }
+            let req = match spec {
+                Value::String(version) => Some(version.as_str()),
+                _ => field("version")
+                    .or_else(|| inherited_field("version"))
+                    .and_then(Value::as_str),
+            };
+            let name = renamed.unwrap_or(key).to_string();
             manifest.deps.push(Dep {
-                name: renamed.unwrap_or(key).to_string(),
+                rename: (name != *key).then(|| key.clone()),
+                name,
                 kind,
                 target: condition.map(str::to_string),
                 optional: field("optional").and_then(Value::as_bool) == Some(true),
+                default_features,
+                features,
+                req: req.map(str::to_string),
             });
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -253,6 +485,21 @@ mod tests {
             kind,
             target: target.map(str::to_string),
             optional,
+            rename: None,
+            default_features: true,
+            features: Vec::new(),
+            req: None,
+        }
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn feature(name: &str, enables: &[&str]) -> Feature {
+        Feature {
+            name: name.to_string(),
+            enables: strings(enables),
         }
     }
 
@@ -267,6 +514,8 @@ autolib = false
 autobins = false
 
 [features]
+default = ["std"]
+std = ["bytes/std", "serde?/std", "old-rand/std"]
 tls = ["dep:rustls"]
 
 [lib]
@@ -275,17 +524,29 @@ path = "src/netkit.rs"
 
 [dependencies.bytes]
 version = "1"
+default-features = false
+features = ["serde"]
 
 [dependencies.rustls]
 version = "0.23"
 optional = true
 
-[dependencies.rand_old]
+[dependencies.serde]
+version = "1"
+optional = true
+default_features = false
+
+[dependencies.old-rand]
 version = "0.7"
 package = "rand"
+optional = true
+
+[dependencies.rand]
+version = "0.8"
 
 [build-dependencies.cc]
 version = "1"
+features = ["parallel"]
 
 [dev-dependencies.tokio]
 version = "1"
@@ -322,18 +583,48 @@ version = "0.1"
                 build_script: true,
                 links: false,
                 deps: vec![
-                    dep("bytes", Normal, None, false),
-                    dep("cc", Build, None, false),
+                    Dep {
+                        default_features: false,
+                        features: strings(&["serde"]),
+                        ..dep("bytes", Normal, None, false)
+                    },
+                    Dep {
+                        features: strings(&["parallel"]),
+                        ..dep("cc", Build, None, false)
+                    },
                     dep("libc", Normal, Some("cfg(unix)"), false),
-                    dep("rand", Normal, None, false),
+                    // Two requirements of one package: kept, to tell the locked versions apart.
+                    Dep {
+                        req: Some("0.8".into()),
+                        ..dep("rand", Normal, None, false)
+                    },
+                    Dep {
+                        rename: Some("old-rand".into()),
+                        req: Some("0.7".into()),
+                        ..dep("rand", Normal, None, true)
+                    },
                     dep("rustls", Normal, None, true),
+                    Dep {
+                        default_features: false,
+                        ..dep("serde", Normal, None, true)
+                    },
                     dep("tokio", Dev, None, false),
                     dep("windows-sys", Normal, Some("cfg(windows)"), false),
                     dep("winres", Build, Some("x86_64-pc-windows-msvc"), false),
                 ],
-                path_deps: vec![],
+                // `old-rand` and `serde` are implicit features; `dep:rustls` hides `rustls`.
+                features: vec![
+                    feature("default", &["std"]),
+                    feature("old-rand", &["dep:old-rand"]),
+                    feature("serde", &["dep:serde"]),
+                    feature("std", &["bytes/std", "serde?/std", "old-rand/std"]),
+                    feature("tls", &["dep:rustls"]),
+                ],
             }
         );
+        assert_eq!(manifest.deps[4].key(), "old-rand");
+        assert_eq!(manifest.deps[3].key(), "rand");
+        assert!(manifest.feature("tls").is_some() && manifest.feature("rustls").is_none());
     }
 
     #[test]
@@ -383,7 +674,7 @@ version = "0.1"
                 true,
             ),
         ] {
-            let table = parse(&format!("[package]\nname = \"x\"\n{text}")).unwrap();
+            let table = parse(&format!("{text}\n[package]\nname = \"x\"\n")).unwrap();
             let manifest = read(&table, Files::default(), None).unwrap();
             assert_eq!(manifest.proc_macro, proc_macro, "{text}");
             assert_eq!(manifest.links, links, "{text}");
@@ -399,11 +690,11 @@ version = "0.1"
     #[test]
     fn workspace_inheritance_renames_and_path_dependencies() {
         let member = parse(
-            "[package]\nname = \"app\"\n\n[dependencies]\nshared = { path = \"../shared\" }\nold = { workspace = true, optional = true }\nserde = { workspace = true }\n\n[dev-dependencies]\nold_dev = { version = \"1\", package = \"old\" }\n",
+            "[package]\nname = \"app\"\n\n[dependencies]\nshared = { path = \"../shared\" }\nold = { workspace = true, optional = true, features = [\"b\"] }\nserde = { workspace = true, default-features = false }\nnodef = { workspace = true, default-features = true }\n\n[dev-dependencies]\nold_dev = { version = \"1\", package = \"old\" }\n",
         )
         .unwrap();
         let root = parse(
-            "[workspace.dependencies]\nold = { version = \"0.1\", package = \"legacy\" }\nserde = \"1\"\n",
+            "[workspace.dependencies]\nold = { version = \"0.1\", package = \"legacy\", default-features = false, features = [\"a\"] }\nserde = \"1\"\nnodef = { version = \"2\", default-features = false }\n",
         )
         .unwrap();
         let ws = crate::settings::toml::get_path(&root, &["workspace", "dependencies"])
@@ -413,13 +704,25 @@ version = "0.1"
         assert_eq!(
             manifest.deps,
             [
-                dep("legacy", Normal, None, true),
-                dep("old", Dev, None, false),
+                // The workspace's features and the member's; the workspace's
+                // `default-features = false`; the member's `optional`.
+                Dep {
+                    rename: Some("old".into()),
+                    default_features: false,
+                    features: strings(&["a", "b"]),
+                    ..dep("legacy", Normal, None, true)
+                },
+                // A member may turn default features back on, not off.
+                dep("nodef", Normal, None, false),
+                Dep {
+                    rename: Some("old_dev".into()),
+                    ..dep("old", Dev, None, false)
+                },
                 dep("serde", Normal, None, false),
                 dep("shared", Normal, None, false),
             ]
         );
-        assert_eq!(manifest.path_deps, ["../shared"]);
+        assert_eq!(manifest.features, [feature("old", &["dep:old"])]);
     }
 
     #[test]
@@ -431,6 +734,23 @@ version = "0.1"
         ] {
             let err = read(&parse(text).unwrap(), Files::default(), None).unwrap_err();
             assert_eq!(err, "expected `[package]` with a `name`");
+        }
+        for (text, expected) in [
+            ("[features]\nstd = \"alloc\"\n", "expected `features.std` to be a list of strings"),
+            ("[features]\nstd = [1]\n", "expected `features.std` to be a list of strings"),
+            ("features = 1\n", "expected `[features]` to be a table"),
+            (
+                "[dependencies]\na = { version = \"1\", features = \"x\" }\n",
+                "expected `dependencies.a.features` to be a list of strings",
+            ),
+            (
+                "[target.'cfg(unix)'.build-dependencies]\na = { version = \"1\", features = [true] }\n",
+                "expected `build-dependencies.a.features` to be a list of strings",
+            ),
+        ] {
+            let table = parse(&format!("{text}\n[package]\nname = \"x\"\n"))
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(read(&table, Files::default(), None).unwrap_err(), expected);
         }
     }
 }

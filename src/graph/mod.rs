@@ -1,23 +1,32 @@
-//! The packages a build compiles and where their sources are, read from Cargo.lock, the
-//! manifests and the cargo registry without running cargo.
+//! The packages a build compiles, with their features, and where their sources are, read from
+//! Cargo.lock, the manifests and the cargo registry without running cargo.
 //!
-//! The walk starts at the root packages and follows the lock file's edges where the manifests say
-//! cargo builds them for this platform: normal and build dependencies (a root's dev-dependencies
-//! only when asked), each under its `[target.<condition>]` evaluated for the platform the
-//! dependent is built for; build dependencies and proc-macros take their whole closure to the
-//! host. Facts of registry and git packages, which never change for a name, version and source,
-//! are cached in one text file. A package whose sources are not on the machine stays in the
-//! graph with `dir: None` and all its lock edges kept.
+//! Cargo's feature resolution (resolver 2, see `resolve.rs`) runs from the root packages and
+//! their features over the lock file's edges, reading each manifest when it first reaches the
+//! package: a dependency is built when a declaration of it applies (kind, `[target.<condition>]`
+//! evaluated for the platform the dependent is built for; a root's dev-dependencies only when
+//! asked) and it is not optional or a feature turns it on. Build dependencies and proc-macros take
+//! their whole closure to the host. Published manifests are read straight from their text
+//! (`scan.rs`; others through the TOML reader). Facts of registry and git packages, which never
+//! change for a name, version and source, are cached in one text file; the whole graph of a
+//! build is cached too, under a key of everything it was read from (`snapshot.rs`). Sources are
+//! measured only for the packages the caller asks for. A package whose sources are not on the
+//! machine stays in the graph with `dir: None`, its features unknown and all its lock edges
+//! followed.
 
 pub(crate) mod cache;
 pub(crate) mod cfg;
+mod edges;
 pub(crate) mod lock;
 pub(crate) mod manifest;
 pub(crate) mod prune;
 pub(crate) mod reach;
+mod req;
+mod resolve;
+pub(crate) mod scan;
 mod size;
+mod snapshot;
 mod source;
-mod walk;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -28,15 +37,18 @@ pub(crate) use size::SourceSize;
 
 use crate::members::normalize;
 use crate::probe::fs::read_small;
-use crate::settings::toml::{self, Table};
+use crate::settings::toml;
+use edges::Platforms;
 use lock::Lock;
-use manifest::{Files, Manifest};
+use manifest::{Entries, Files, Manifest};
 use reach::Reach;
+use resolve::{Request, Resolved};
+use snapshot::Saved;
 use source::Sources;
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
-use walk::{Platforms, Walked};
 
-/// A root package of the walk.
+/// A root package of the resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Root {
     /// By the directory of its manifest (`CARGO_MANIFEST_DIR` in a build script).
@@ -45,24 +57,56 @@ pub(crate) enum Root {
     Name(String),
 }
 
+/// Which packages' sources to measure (name, version): the others get `size: None` without a
+/// look at their directories.
+pub(crate) type Measure<'a> = &'a dyn Fn(&str, &str) -> bool;
+
+/// A [`Measure`] that measures every package.
+#[cfg(test)]
+pub(crate) fn measure_all(_name: &str, _version: &str) -> bool {
+    true
+}
+
 /// What to read the graph of.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Inputs<'a> {
     /// The workspace root directory, or its `Cargo.lock`.
     pub(crate) workspace: &'a Path,
-    /// Where the walk starts.
+    /// Where the resolution starts.
     pub(crate) roots: &'a [Root],
+    /// The roots' enabled features (in a build script, `CARGO_CFG_FEATURE` split at commas);
+    /// `None` for their `default` feature. A name the root's manifest does not have is matched
+    /// to one it has when they differ only in case and `_` for `-`, so that older cargo's
+    /// `CARGO_FEATURE_<NAME>` variables serve too.
+    pub(crate) root_features: Option<&'a [String]>,
     /// The cfg set of the build's target.
     pub(crate) target: &'a CfgSet,
     /// The cfg set of the host (equal to `target` when not cross-compiling).
     pub(crate) host: &'a CfgSet,
     /// Also follow the roots' dev-dependencies (`cargo test` builds them).
     pub(crate) dev_deps: bool,
+    /// Which packages' sources to measure.
+    pub(crate) measure: Measure<'a>,
     /// `$CARGO_HOME` (see [`crate::env::Env::cargo_home`]), for registry and git sources.
     pub(crate) cargo_home: Option<&'a Path>,
     /// Where to keep the cache of registry and git packages' facts (`<target-dir>/lowmem/`);
     /// nothing is written anywhere else, and nothing at all without it.
     pub(crate) cache_dir: Option<&'a Path>,
+}
+
+impl std::fmt::Debug for Inputs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inputs")
+            .field("workspace", &self.workspace)
+            .field("roots", &self.roots)
+            .field("root_features", &self.root_features)
+            .field("target", &self.target)
+            .field("host", &self.host)
+            .field("dev_deps", &self.dev_deps)
+            .field("cargo_home", &self.cargo_home)
+            .field("cache_dir", &self.cache_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The packages one build compiles.
@@ -101,13 +145,18 @@ pub(crate) struct Package {
     pub(crate) for_host: bool,
     /// Built for the target.
     pub(crate) for_target: bool,
-    /// Every path from the roots to it passes an `optional = true` dependency: Cargo.lock lists
-    /// an optional dependency when any feature of the workspace enables it, so this build may
-    /// not.
-    pub(crate) optional_only: bool,
-    /// The packages it depends on by the kept edges, as indices into [`Graph::packages`].
+    /// Its enabled features, sorted: the union of those it is built with for the target and
+    /// for the host (resolver 2 resolves them apart; a package built for both may have fewer
+    /// on one).
+    pub(crate) features: Vec<String>,
+    /// Its manifest was read, so `features` and its edges are what cargo resolves; `false` when
+    /// its sources are not on this machine (then `features` holds only what its dependents ask
+    /// for, and every lock edge of it is followed).
+    pub(crate) features_known: bool,
+    /// The packages it depends on by the followed edges, as indices into [`Graph::packages`].
     pub(crate) deps: Vec<usize>,
-    /// The size of its crate's sources, when they are on this machine.
+    /// The size of its crate's sources, when they are on this machine and [`Inputs::measure`]
+    /// asked for it.
     pub(crate) size: Option<SourceSize>,
 }
 
@@ -156,23 +205,78 @@ pub(crate) fn read(inputs: &Inputs<'_>) -> Graph {
         let parent = inputs.workspace.parent().unwrap_or(Path::new("."));
         (parent.to_path_buf(), inputs.workspace.to_path_buf())
     };
-    let mut problems = Vec::new();
-    let lock = match read_small(&lock_path).map_err(|e| format!("cannot read ({e})")) {
-        Ok(text) => lock::parse(&text),
-        Err(e) => Err(e),
-    };
-    let lock = match lock {
-        Ok(lock) => lock,
-        Err(why) => {
-            problems.push(format!("{}: {why}", lock_path.display()));
+    let text = match read_small(&lock_path) {
+        Ok(text) => text,
+        Err(e) => {
             return Graph {
-                problems,
+                problems: vec![format!("{}: cannot read ({e})", lock_path.display())],
                 ..Graph::default()
-            };
+            }
         }
     };
+    let key = inputs
+        .cache_dir
+        .and_then(|_| snapshot::key(inputs, &lock_path, &text));
+    if let (Some(dir), Some(key)) = (inputs.cache_dir, &key) {
+        if let Some(saved) = snapshot::load(dir, key) {
+            return from_saved(saved, inputs.measure);
+        }
+    }
+    let (graph, saved, files) = read_uncached(inputs, &root_dir, &lock_path, &text);
+    if let (Some(dir), Some(key), Some(saved)) = (inputs.cache_dir, &key, saved) {
+        snapshot::store(dir, key, &saved, &files);
+    }
+    graph
+}
+
+/// A kept graph, its sizes brought in line with `measure`: path packages are measured again
+/// (their sources are the ones being edited), and registry packages measured now if they were
+/// not then.
+fn from_saved(saved: Saved, measure: Measure<'_>) -> Graph {
+    let mut packages = saved.packages;
+    for (index, package) in packages.iter_mut().enumerate() {
+        if !measure(&package.name, &package.version) {
+            package.size = None;
+            continue;
+        }
+        let fresh = package.source == SourceKind::Path || !saved.measured[index];
+        if let (true, Some(dir), Some(file)) = (fresh, &package.dir, &saved.root_files[index]) {
+            package.size = size::measure(&dir.join(file));
+        }
+    }
+    let deps: Vec<Vec<usize>> = packages.iter().map(|p| p.deps.clone()).collect();
+    Graph {
+        reach: Reach::new(&deps),
+        packages,
+        roots: saved.roots,
+        problems: Vec::new(),
+    }
+}
+
+/// Reads the graph from Cargo.lock's `text` and the manifests: the graph, what to keep of it
+/// when it may be kept (no problems, every manifest read), and the files its key lists.
+fn read_uncached(
+    inputs: &Inputs<'_>,
+    root_dir: &Path,
+    lock_path: &Path,
+    text: &str,
+) -> (Graph, Option<Saved>, Vec<PathBuf>) {
     let shown = lock_path.display();
-    problems.extend(lock.problems.iter().map(|p| format!("{shown}: {p}")));
+    let lock = match lock::parse(text) {
+        Ok(lock) => lock,
+        Err(why) => {
+            let graph = Graph {
+                problems: vec![format!("{shown}: {why}")],
+                ..Graph::default()
+            };
+            return (graph, None, Vec::new());
+        }
+    };
+    let mut problems: Vec<String> = lock
+        .problems
+        .iter()
+        .map(|p| format!("{shown}: {p}"))
+        .collect();
 
     let root_dirs: Vec<PathBuf> = inputs
         .roots
@@ -182,42 +286,59 @@ pub(crate) fn read(inputs: &Inputs<'_>) -> Graph {
             Root::Name(_) => None,
         })
         .collect();
-    let mut sources = Sources::new(inputs.cargo_home, &root_dir, &root_dirs);
+    let mut sources = Sources::new(inputs.cargo_home, root_dir, &root_dirs);
     let roots = resolve_roots(&lock, inputs.roots, &mut sources, &mut problems);
 
     let cached = inputs.cache_dir.map(cache::load);
     let corrupt = matches!(cached, Some(None));
+    let count = lock.packages.len();
     let mut reader = Reader {
         lock: &lock,
         sources,
         cached: cached.flatten().unwrap_or_default(),
         fresh: Vec::new(),
-        dirs: vec![None; lock.packages.len()],
-        sizes: vec![None; lock.packages.len()],
-        hit: vec![false; lock.packages.len()],
+        remeasured: false,
+        dirs: vec![None; count],
+        sizes: vec![None; count],
+        measured: vec![false; count],
+        wanted: vec![false; count],
+        hit: vec![false; count],
         problems: Vec::new(),
     };
-    let mut manifests = Vec::new();
-    let platforms = Platforms {
-        target: inputs.target,
-        host: inputs.host,
-        dev: inputs.dev_deps,
+    let cells: Vec<OnceCell<Option<Manifest>>> = (0..count).map(|_| OnceCell::new()).collect();
+    let request = Request {
+        roots: &roots,
+        root_features: inputs.root_features,
+        platforms: Platforms {
+            target: inputs.target,
+            host: inputs.host,
+            dev: inputs.dev_deps,
+        },
     };
-    let walked = walk::walk(
-        &lock,
-        &roots,
-        platforms,
-        &mut |index| reader.load(index),
-        &mut manifests,
-    );
-    reader.measure(&walked, &manifests);
+    let resolved = resolve::resolve(&lock, request, &cells, |index| reader.load(index));
+    let manifests: Vec<Option<Manifest>> = cells
+        .into_iter()
+        .map(|cell| cell.into_inner().flatten())
+        .collect();
+    reader.measure(&resolved, &manifests, inputs.measure);
     if let Some(dir) = inputs.cache_dir {
         reader.store(dir, corrupt, &manifests);
     }
     problems.append(&mut reader.problems);
     problems.append(&mut reader.sources.problems);
-    problems.extend(walked.problems.iter().cloned());
-    assemble(&lock, &roots, walked, manifests, reader, problems)
+    problems.extend(resolved.problems.iter().cloned());
+    // The key's files: the workspace's manifests and its path packages' directories (a new
+    // `build.rs` or `src/lib.rs` changes their listings, which the key sees in their times).
+    let mut files = vec![root_dir.join("Cargo.toml")];
+    for package in reader.sources.path_packages() {
+        files.push(package.dir.join("Cargo.toml"));
+        files.push(package.dir.clone());
+        files.push(package.dir.join("src"));
+    }
+    files.sort();
+    files.dedup();
+    let (graph, saved) = assemble(&lock, &roots, resolved, manifests, reader, problems);
+    (graph, saved, files)
 }
 
 /// The lock indices of the roots; a root not in the lock file is a problem.
@@ -271,8 +392,8 @@ fn resolve_roots(
     found
 }
 
-/// The shell around the walk: finds and reads each package's manifest when the walk reaches it,
-/// from the cache where it can.
+/// The shell around the resolution: finds and reads each package's manifest when the resolution
+/// first reaches the package, from the cache where it can, and measures sources.
 struct Reader<'a> {
     lock: &'a Lock,
     sources: Sources,
@@ -280,10 +401,16 @@ struct Reader<'a> {
     cached: Vec<cache::Entry>,
     /// Lock indices of registry and git packages read from their sources this time.
     fresh: Vec<usize>,
+    /// A cached package was measured this time (the cache learned its size).
+    remeasured: bool,
     /// Per lock package: its sources' directory.
     dirs: Vec<Option<PathBuf>>,
     /// Per lock package: its size, from the cache or measured.
     sizes: Vec<Option<SourceSize>>,
+    /// Per lock package: `sizes` holds a measurement (else it was not asked for).
+    measured: Vec<bool>,
+    /// Per lock package: the caller asked for its size.
+    wanted: Vec<bool>,
     /// Per lock package: its facts came from the cache.
     hit: Vec<bool>,
     problems: Vec<String>,
@@ -298,76 +425,102 @@ impl Reader<'_> {
         if kind == SourceKind::Path {
             let found = self.sources.path_package(&package.name, &package.version)?;
             let (dir, table) = self.sources.take_path_manifest(found)?;
-            let files = files_in(&dir, &table);
             let workspace_deps = self.sources.workspace_deps.as_ref();
+            let entries = manifest::entries(&table, workspace_deps);
             self.dirs[index] = Some(dir.clone());
-            return self.facts(&dir, manifest::read(&table, files, workspace_deps));
+            return self.facts(&dir, entries);
         }
         let source = package.source.as_deref()?;
-        let key = cache::key(&package.name, &package.version, source);
-        if let Ok(at) = self.cached.binary_search_by(|e| e.key.cmp(&key)) {
+        let key = || cache::key(&package.name, &package.version, source);
+        let found = if self.cached.is_empty() {
+            None
+        } else {
+            self.cached.binary_search_by(|e| e.key.cmp(&key())).ok()
+        };
+        if let Some(at) = found {
             if let Some(home) = self.sources.cargo_home() {
                 let entry = &mut self.cached[at];
                 self.dirs[index] = Some(home.join(&entry.dir));
                 self.sizes[index] = entry.size;
+                self.measured[index] = entry.measured;
                 self.hit[index] = true;
-                // Moved out, not copied: `store` takes it back from the walk's manifests.
+                // Moved out, not copied: `store` takes it back from the resolution's manifests.
                 return Some(std::mem::take(&mut entry.manifest));
             }
         }
-        let dir = self.sources.locate(package)?;
-        let path = dir.join("Cargo.toml");
-        let text = match read_small(&path) {
+        let (dir, text) = self.sources.manifest(package)?;
+        let text = match text {
             Ok(text) => text,
-            // Half-extracted or cleaned: as if it were not there.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => {
+                let path = dir.join("Cargo.toml");
                 self.problems
                     .push(format!("{}: cannot read ({e})", path.display()));
                 return None;
             }
         };
         self.dirs[index] = Some(dir.clone());
-        // Pruned first: most of a published manifest is features and metadata (see prune.rs).
-        let pruned = prune::prune(&text).and_then(|p| toml::parse(&p).ok());
-        let read = pruned
-            .map_or_else(|| toml::parse(&text), Ok)
-            .map_err(|e| format!("not valid TOML ({e})"))
-            .and_then(|table| manifest::read(&table, files_in(&dir, &table), None));
-        let manifest = self.facts(&dir, read)?;
+        // The published shape straight from the text (scan.rs); else pruned first (much of a
+        // published manifest is metadata and other targets, see prune.rs); else whole.
+        let entries = match scan::entries(&text) {
+            Some(entries) => Ok(entries),
+            None => prune::prune(&text)
+                .and_then(|p| toml::parse(&p).ok())
+                .map_or_else(|| toml::parse(&text), Ok)
+                .map_err(|e| format!("not valid TOML ({e})"))
+                .and_then(|table| manifest::entries(&table, None)),
+        };
+        let manifest = self.facts(&dir, entries)?;
         self.fresh.push(index);
         Some(manifest)
     }
 
-    /// The facts, or a problem naming the manifest.
-    fn facts(&mut self, dir: &Path, read: Result<Manifest, String>) -> Option<Manifest> {
-        read.map_err(|why| {
-            let path = dir.join("Cargo.toml");
-            self.problems.push(format!("{}: {why}", path.display()));
-        })
-        .ok()
+    /// The facts of a manifest's entries (with the conventional files they need looked up in
+    /// `dir`), or a problem naming the manifest.
+    fn facts(&mut self, dir: &Path, entries: Result<Entries, String>) -> Option<Manifest> {
+        match entries {
+            Ok(entries) => {
+                let files = files_in(dir, &entries);
+                Some(manifest::facts(entries, files))
+            }
+            Err(why) => {
+                let path = dir.join("Cargo.toml");
+                self.problems.push(format!("{}: {why}", path.display()));
+                None
+            }
+        }
     }
 
-    /// Measures the reached packages whose size is not cached.
-    fn measure(&mut self, walked: &Walked, manifests: &[Option<Manifest>]) {
-        for &index in &walked.reached {
-            if self.sizes[index].is_some() {
+    /// Measures the built packages that `measure` asks for and that are not measured yet; the
+    /// others get no size.
+    fn measure(
+        &mut self,
+        resolved: &Resolved,
+        manifests: &[Option<Manifest>],
+        measure: Measure<'_>,
+    ) {
+        for &index in &resolved.reached {
+            let package = &self.lock.packages[index];
+            self.wanted[index] = measure(&package.name, &package.version);
+            if !self.wanted[index] || self.measured[index] {
                 continue;
             }
             let (Some(dir), Some(Some(manifest))) = (&self.dirs[index], manifests.get(index))
             else {
                 continue;
             };
-            if let Some(root_file) = &manifest.root_file {
-                self.sizes[index] = size::measure(&dir.join(root_file));
-            }
+            self.sizes[index] = manifest
+                .root_file
+                .as_ref()
+                .and_then(|root_file| size::measure(&dir.join(root_file)));
+            self.measured[index] = true;
+            self.remeasured |= self.hit[index];
         }
     }
 
     /// Writes the cache when this read learned something or the old one was unusable: the
     /// entries of this lock's packages, old and new (entries of packages no longer locked go).
     fn store(&self, cache_dir: &Path, corrupt: bool, manifests: &[Option<Manifest>]) {
-        if !corrupt && self.fresh.is_empty() {
+        if !corrupt && self.fresh.is_empty() && !self.remeasured {
             return;
         }
         let Some(home) = self.sources.cargo_home() else {
@@ -383,6 +536,8 @@ impl Reader<'_> {
                 let mut entry = self.cached[at].clone();
                 if let Some(Some(manifest)) = manifests.get(index).filter(|_| self.hit[index]) {
                     entry.manifest = manifest.clone();
+                    entry.size = self.sizes[index];
+                    entry.measured = self.measured[index];
                 }
                 entries.push(entry);
                 continue;
@@ -403,6 +558,7 @@ impl Reader<'_> {
                 dir: relative,
                 manifest,
                 size: self.sizes[index],
+                measured: self.measured[index],
             });
         }
         entries.sort_by(|a, b| a.key.cmp(&b.key));
@@ -411,8 +567,8 @@ impl Reader<'_> {
 }
 
 /// Which of the conventional files that matter for this manifest exist in `dir`.
-fn files_in(dir: &Path, table: &Table) -> Files {
-    let needed = manifest::files_needed(table);
+fn files_in(dir: &Path, entries: &Entries) -> Files {
+    let needed = manifest::files_needed(entries);
     Files {
         lib_rs: needed.lib_rs && dir.join("src/lib.rs").is_file(),
         main_rs: needed.main_rs && dir.join("src/main.rs").is_file(),
@@ -432,55 +588,70 @@ fn relative_to(dir: &Path, home: &Path) -> Option<String> {
     Some(parts?.join("/")).filter(|p| !p.is_empty())
 }
 
-/// The graph from the walk: the reached packages renumbered, their facts and kept edges.
+/// The graph from the resolution: the built packages renumbered, their facts, features and
+/// followed edges; and what to keep of it, when every manifest was read and nothing went wrong.
 fn assemble(
     lock: &Lock,
     roots: &[usize],
-    walked: Walked,
+    resolved: Resolved,
     mut manifests: Vec<Option<Manifest>>,
     mut reader: Reader<'_>,
     problems: Vec<String>,
-) -> Graph {
+) -> (Graph, Option<Saved>) {
     let mut new_index = vec![usize::MAX; lock.packages.len()];
-    for (new, &old) in walked.reached.iter().enumerate() {
+    for (new, &old) in resolved.reached.iter().enumerate() {
         new_index[old] = new;
     }
-    let mut packages: Vec<Package> = walked
-        .reached
-        .iter()
-        .map(|&old| {
-            let locked = &lock.packages[old];
-            let manifest = manifests[old].take().unwrap_or_default();
-            let [for_target, for_host] = walked.built_for[old];
-            Package {
-                name: locked.name.clone(),
-                version: locked.version.clone(),
-                source: SourceKind::of(locked.source.as_deref()),
-                dir: reader.dirs[old].take(),
-                crate_name: if manifest.crate_name.is_empty() {
-                    locked.name.replace('-', "_")
-                } else {
-                    manifest.crate_name
-                },
-                proc_macro: manifest.proc_macro,
-                has_build_script: manifest.build_script,
-                links: manifest.links,
-                for_host,
-                for_target,
-                optional_only: !walked.mandatory[old],
-                deps: Vec::new(),
-                size: reader.sizes[old],
-            }
-        })
-        .collect();
-    for &(from, to) in &walked.edges {
+    let mut features = resolved.features;
+    let mut root_files = Vec::with_capacity(resolved.reached.len());
+    let mut measured = Vec::with_capacity(resolved.reached.len());
+    let mut packages: Vec<Package> = Vec::with_capacity(resolved.reached.len());
+    for &old in &resolved.reached {
+        let locked = &lock.packages[old];
+        let known = manifests[old].is_some();
+        let manifest = manifests[old].take().unwrap_or_default();
+        let [for_target, for_host] = resolved.built_for[old];
+        let wanted = reader.wanted[old];
+        root_files.push(manifest.root_file);
+        measured.push(reader.measured[old] && wanted);
+        packages.push(Package {
+            name: locked.name.clone(),
+            version: locked.version.clone(),
+            source: SourceKind::of(locked.source.as_deref()),
+            dir: reader.dirs[old].take(),
+            crate_name: if manifest.crate_name.is_empty() {
+                locked.name.replace('-', "_")
+            } else {
+                manifest.crate_name
+            },
+            proc_macro: manifest.proc_macro,
+            has_build_script: manifest.build_script,
+            links: manifest.links,
+            for_host,
+            for_target,
+            features: std::mem::take(&mut features[old]),
+            features_known: known,
+            deps: Vec::new(),
+            size: reader.sizes[old].filter(|_| wanted),
+        });
+    }
+    for &(from, to) in &resolved.edges {
         packages[new_index[from]].deps.push(new_index[to]);
     }
+    let roots: Vec<usize> = roots.iter().map(|&r| new_index[r]).collect();
+    let keep = problems.is_empty() && packages.iter().all(|p| p.features_known);
+    let saved = keep.then(|| Saved {
+        packages: packages.clone(),
+        roots: roots.clone(),
+        root_files,
+        measured,
+    });
     let deps: Vec<Vec<usize>> = packages.iter().map(|p| p.deps.clone()).collect();
-    Graph {
-        roots: roots.iter().map(|&r| new_index[r]).collect(),
+    let graph = Graph {
+        roots,
         reach: Reach::new(&deps),
         packages,
         problems,
-    }
+    };
+    (graph, saved)
 }

@@ -1,16 +1,16 @@
 //! Cuts a manifest's text down to the entries the graph reads, so that parsing it is cheap.
 //!
-//! Published manifests are mostly `[features]`, `[package.metadata]`, descriptions and feature
-//! lists of dependencies: about six parts in seven of their bytes, which the TOML reader would
-//! build into tables only to be dropped. This pass finds statement boundaries (headers, keys,
-//! and values skipped by their strings, arrays and inline tables) and keeps the statements of
-//! the tables [`super::manifest::read`] looks at. The result is parsed by the crate's TOML
+//! Published manifests carry descriptions, keywords, `[package.metadata]`, lints, dev, bench and
+//! example sections that the TOML reader would build into tables only to be dropped. This pass
+//! finds statement boundaries (headers, keys, and values skipped by their strings, arrays and
+//! inline tables) and keeps the statements of the tables [`super::manifest::read`] looks at
+//! (`[features]` and dependencies' feature lists among them). The result is parsed by the crate's TOML
 //! reader as usual; a text this pass misreads fails to parse there, and the caller then parses
 //! the whole manifest instead, so pruning can cost time but never change an answer.
 
 /// The kind of table the statements under the latest header are in.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Section {
+pub(super) enum Section {
     /// Before any header.
     Root,
     /// `[package]`.
@@ -25,11 +25,13 @@ enum Section {
     Dependency,
     /// `[target.<condition>]`: entries are dotted dependency tables.
     Target,
+    /// `[features]`: every entry is a feature.
+    Features,
     /// Anything else.
     Dropped,
 }
 
-const DEPENDENCY_TABLES: [&[u8]; 5] = [
+pub(super) const DEPENDENCY_TABLES: [&[u8]; 5] = [
     b"dependencies",
     b"build-dependencies",
     b"build_dependencies",
@@ -39,7 +41,7 @@ const DEPENDENCY_TABLES: [&[u8]; 5] = [
 
 /// How many parts of a header's key are looked at; `[target.<condition>.dependencies.<name>]`
 /// has four.
-const PARTS: usize = 4;
+pub(super) const PARTS: usize = 4;
 
 /// The statements of `text` that the graph reads, each on its own line; `None` when the text has
 /// a shape this pass does not follow (the caller parses the whole text).
@@ -86,7 +88,12 @@ pub(crate) fn prune(text: &str) -> Option<String> {
 }
 
 /// Which table a header names, from its first parts and how many it has.
-fn classify(bytes: &[u8], parts: &[(usize, usize)], count: usize, array: bool) -> Section {
+pub(super) fn classify(
+    bytes: &[u8],
+    parts: &[(usize, usize)],
+    count: usize,
+    array: bool,
+) -> Section {
     let part = |index: usize| parts.get(index).map(|&(from, to)| &bytes[from..to]);
     let is_deps = |index: usize| part(index).is_some_and(|p| DEPENDENCY_TABLES.contains(&p));
     let first = part(0).unwrap_or_default();
@@ -100,6 +107,7 @@ fn classify(bytes: &[u8], parts: &[(usize, usize)], count: usize, array: bool) -
     match (first, count) {
         (b"package", 1) => Section::Package,
         (b"lib", 1) => Section::Lib,
+        (b"features", 1) => Section::Features,
         (b"target", 2) => Section::Target,
         (b"target", 3) if is_deps(2) => Section::Dependencies,
         (b"target", _) if count > 3 && is_deps(2) => Section::Dependency,
@@ -113,7 +121,8 @@ fn classify(bytes: &[u8], parts: &[(usize, usize)], count: usize, array: bool) -
 fn keeps(section: Section, key: &[u8]) -> bool {
     match section {
         Section::Root => {
-            matches!(key, b"package" | b"lib" | b"target") || DEPENDENCY_TABLES.contains(&key)
+            matches!(key, b"package" | b"lib" | b"target" | b"features")
+                || DEPENDENCY_TABLES.contains(&key)
         }
         Section::Package => matches!(
             key,
@@ -124,21 +133,31 @@ fn keeps(section: Section, key: &[u8]) -> bool {
             b"name" | b"path" | b"proc-macro" | b"proc_macro" | b"crate-type" | b"crate_type"
         ),
         Section::Bin => matches!(key, b"name" | b"path"),
-        Section::Dependencies => true,
-        Section::Dependency => matches!(key, b"package" | b"optional" | b"path" | b"workspace"),
+        Section::Dependencies | Section::Features => true,
+        Section::Dependency => matches!(
+            key,
+            b"package"
+                | b"optional"
+                | b"path"
+                | b"workspace"
+                | b"features"
+                | b"default-features"
+                | b"default_features"
+                | b"version"
+        ),
         Section::Target => DEPENDENCY_TABLES.contains(&key),
         Section::Dropped => false,
     }
 }
 
 /// The byte ranges of a key's first parts.
-type Parts = [(usize, usize); PARTS];
+pub(super) type Parts = [(usize, usize); PARTS];
 
 /// A dotted key starting at `at` (blanks around parts allowed) up to `stop` (`]` of a header,
 /// `=` of an entry): the byte ranges of its first [`PARTS`] parts (quoted ones without their
 /// quotes, escapes as written, which only matters for names that never have them), how many
 /// parts it has, and where `stop` is.
-fn key(bytes: &[u8], at: usize, stop: u8) -> Option<(Parts, usize, usize)> {
+pub(super) fn key(bytes: &[u8], at: usize, stop: u8) -> Option<(Parts, usize, usize)> {
     let mut parts: Parts = [(0, 0); PARTS];
     let mut count = 0;
     let mut at = skip_blank(bytes, at);
@@ -150,8 +169,9 @@ fn key(bytes: &[u8], at: usize, stop: u8) -> Option<(Parts, usize, usize)> {
             }
             _ => {
                 let mut end = at;
+                // A pattern, not `is_ascii_alphanumeric`: unoptimised, that is a call per byte.
                 while end < bytes.len()
-                    && (bytes[end].is_ascii_alphanumeric() || matches!(bytes[end], b'_' | b'-'))
+                    && matches!(bytes[end], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-')
                 {
                     end += 1;
                 }
@@ -176,7 +196,7 @@ fn key(bytes: &[u8], at: usize, stop: u8) -> Option<(Parts, usize, usize)> {
 
 /// After a quoted string that starts at `at` with `quote` (one or three of them): the index
 /// just past its closing quote(s).
-fn string_end(bytes: &[u8], at: usize, quote: u8) -> Option<usize> {
+pub(super) fn string_end(bytes: &[u8], at: usize, quote: u8) -> Option<usize> {
     let triple = at + 2 < bytes.len() && bytes[at + 1] == quote && bytes[at + 2] == quote;
     let mut i = at + if triple { 3 } else { 1 };
     while i < bytes.len() {
@@ -207,7 +227,7 @@ fn string_end(bytes: &[u8], at: usize, quote: u8) -> Option<usize> {
 
 /// The end of the value starting at `at`: a string, an array or inline table (nested, with
 /// strings and comments inside), or a bare scalar up to the line's end or a comment.
-fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
+pub(super) fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
     match *bytes.get(at)? {
         quote @ (b'"' | b'\'') => string_end(bytes, at, quote),
         b'[' | b'{' => {
@@ -252,7 +272,7 @@ fn skip_value(bytes: &[u8], at: usize) -> Option<usize> {
 
 /// Skips the statements of a dropped table: the index of the next header (a `[` first on its
 /// line, outside any value), or the end. Only strings, brackets and comments are followed.
-fn next_header(bytes: &[u8], mut at: usize) -> Option<usize> {
+pub(super) fn next_header(bytes: &[u8], mut at: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut line_start = true;
     while at < bytes.len() {
@@ -282,7 +302,7 @@ fn next_header(bytes: &[u8], mut at: usize) -> Option<usize> {
 
 /// After a statement: blanks and a comment may follow before the line ends; anything else is a
 /// shape this pass does not follow.
-fn rest_of_line(bytes: &[u8], at: usize) -> Option<usize> {
+pub(super) fn rest_of_line(bytes: &[u8], at: usize) -> Option<usize> {
     let at = skip_blank(bytes, at);
     match bytes.get(at) {
         None | Some(b'\n') => Some(at),
@@ -293,7 +313,7 @@ fn rest_of_line(bytes: &[u8], at: usize) -> Option<usize> {
 }
 
 /// Skips blanks, line endings and comments.
-fn skip_trivia(bytes: &[u8], mut at: usize) -> usize {
+pub(super) fn skip_trivia(bytes: &[u8], mut at: usize) -> usize {
     while at < bytes.len() {
         match bytes[at] {
             b' ' | b'\t' | b'\r' | b'\n' => at += 1,
@@ -304,7 +324,7 @@ fn skip_trivia(bytes: &[u8], mut at: usize) -> usize {
     at
 }
 
-fn skip_blank(bytes: &[u8], mut at: usize) -> usize {
+pub(super) fn skip_blank(bytes: &[u8], mut at: usize) -> usize {
     while at < bytes.len() && matches!(bytes[at], b' ' | b'\t') {
         at += 1;
     }
@@ -312,7 +332,7 @@ fn skip_blank(bytes: &[u8], mut at: usize) -> usize {
 }
 
 /// The index of the line ending at or after `at` (or the end).
-fn line_end(bytes: &[u8], mut at: usize) -> usize {
+pub(super) fn line_end(bytes: &[u8], mut at: usize) -> usize {
     while at < bytes.len() && bytes[at] != b'\n' {
         at += 1;
     }
@@ -366,6 +386,7 @@ name = "b"
 version = "1"
 features = ["derive", 'rc']
 optional = true
+registry = "elsewhere"
 
 [dependencies]
 inline = { version = "1", features = ["a", "b"], package = "real-inline" }
@@ -387,16 +408,25 @@ dependencies.winres = { version = "0.1" }
 name = "demo"
 version = "1.0.0"
 build = "build.rs"
+[features]
+default = ["std"]
+std = [
+    "dep/std",
+]
 [lib]
 name = "demo"
 path = 'src/lib.rs'
 [[bin]]
 name = "tool"
 [dependencies.serde]
+version = "1"
+features = ["derive", 'rc']
 optional = true
 [dependencies]
 inline = { version = "1", features = ["a", "b"], package = "real-inline" }
 [target."cfg(windows)".dependencies.winapi]
+version = "0.3"
+features = [ "a", { nested = [1, 2] } ]
 [target.'cfg(unix)'.build-dependencies]
 cc = "1"
 [target.x86_64-pc-windows-msvc]

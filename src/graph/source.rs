@@ -69,7 +69,11 @@ impl Sources {
     pub(crate) fn locate(&mut self, package: &Locked) -> Option<PathBuf> {
         let source = package.source.as_deref();
         match SourceKind::of(source) {
-            SourceKind::Registry => self.registry(source?, &package.name, &package.version),
+            SourceKind::Registry => {
+                let is_dir = |dir: &Path| dir.is_dir().then_some(());
+                let found = self.registry(source?, &package.name, &package.version, is_dir);
+                found.map(|(dir, ())| dir)
+            }
             SourceKind::Git => self.git(source?, &package.name),
             SourceKind::Path => {
                 let index = self.path_package(&package.name, &package.version)?;
@@ -77,6 +81,27 @@ impl Sources {
             }
             SourceKind::Other => None,
         }
+    }
+
+    /// The directory of `package`'s sources and its manifest's text (or why it could not be
+    /// read), if it is on this machine. A registry package's manifest is opened without a look
+    /// at its directory first: one filesystem call each instead of two.
+    pub(crate) fn manifest(
+        &mut self,
+        package: &Locked,
+    ) -> Option<(PathBuf, std::io::Result<String>)> {
+        let source = package.source.as_deref();
+        let read = |dir: &Path| match read_small(&dir.join("Cargo.toml")) {
+            // Not extracted, or half-extracted or cleaned: as if it were not there.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            other => Some(other),
+        };
+        if SourceKind::of(source) == SourceKind::Registry {
+            return self.registry(source?, &package.name, &package.version, read);
+        }
+        let dir = self.locate(package)?;
+        let text = read(&dir)?;
+        Some((dir, text))
     }
 
     /// `$CARGO_HOME`, for the cache's relative paths.
@@ -202,8 +227,15 @@ impl Sources {
     /// version that extracted it (`index.crates.io-1949cf8c6b5b557f` since 1.85,
     /// `index.crates.io-6f17d22bba15001f` before, `github.com-1ecc6299db9ec823` before the sparse
     /// index), and one machine may have several; each registry tries first the one that last
-    /// held one of its packages.
-    fn registry(&mut self, source: &str, name: &str, version: &str) -> Option<PathBuf> {
+    /// held one of its packages. `open` says whether the package is in a candidate directory,
+    /// with what it read there.
+    fn registry<T>(
+        &mut self,
+        source: &str,
+        name: &str,
+        version: &str,
+        mut open: impl FnMut(&Path) -> Option<T>,
+    ) -> Option<(PathBuf, T)> {
         if self.index_dirs.is_none() {
             let src = self
                 .cargo_home
@@ -230,10 +262,13 @@ impl Sources {
         };
         let order = &mut self.registries[at].1;
         let leaf = format!("{name}-{version}");
-        let hit = order.iter().position(|&i| dirs[i].join(&leaf).is_dir())?;
+        let (hit, found) = order
+            .iter()
+            .enumerate()
+            .find_map(|(at, &i)| open(&dirs[i].join(&leaf)).map(|found| (at, found)))?;
         let index = order.remove(hit);
         order.insert(0, index);
-        Some(dirs[index].join(leaf))
+        Some((dirs[index].join(leaf), found))
     }
 
     /// `git/checkouts/<repo>-<hash>/<short rev>/`, then the directory in that checkout whose

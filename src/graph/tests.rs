@@ -18,7 +18,7 @@ pub(crate) fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-use super::{read, CfgSet, Graph, Inputs, Package, Root, SourceKind, SourceSize};
+use super::{measure_all, read, CfgSet, Graph, Inputs, Package, Root, SourceKind, SourceSize};
 use std::path::Path;
 use std::time::Instant;
 
@@ -49,9 +49,11 @@ fn fixture(project: &str, roots: &[Root], target: &CfgSet, dev_deps: bool) -> Gr
     read(&Inputs {
         workspace: &fixtures().join(project),
         roots,
+        root_features: None,
         target,
         host: &linux(),
         dev_deps,
+        measure: &measure_all,
         cargo_home: Some(&fixtures().join("cargo-home")),
         cache_dir: None,
     })
@@ -106,14 +108,7 @@ fn linux_drops_the_windows_closure_and_builds_macros_and_build_deps_for_the_host
     for macro_crate in ["tokio-macros", "serde_derive"] {
         assert!(package(&graph, macro_crate).proc_macro, "{macro_crate}");
     }
-    for target_only in [
-        "tokio",
-        "mio",
-        "serde",
-        "serde_core",
-        "itoa",
-        "parking_lot_core",
-    ] {
+    for target_only in ["tokio", "mio", "serde", "serde_core", "parking_lot_core"] {
         let p = package(&graph, target_only);
         assert!(p.for_target && !p.for_host, "{target_only}");
     }
@@ -121,21 +116,54 @@ fn linux_drops_the_windows_closure_and_builds_macros_and_build_deps_for_the_host
     let libc = package(&graph, "libc");
     assert!(libc.for_target && !libc.for_host);
 
-    // Optional-only: behind `optional = true` on every path (serde's `derive`, tokio's
-    // features, the app's renamed `num`); serde_core is reached without one.
-    for optional in ["itoa", "serde_derive", "mio", "tokio-macros", "bytes"] {
-        assert!(package(&graph, optional).optional_only, "{optional}");
-    }
-    for mandatory in [
-        "app",
-        "tokio",
-        "serde",
-        "serde_core",
-        "pin-project-lite",
-        "cc",
+    // Features as resolved: tokio's `full` and what it turns on (mio through `net`'s
+    // `mio/os-poll`, ...), serde's `derive` bringing serde_derive; the app's optional `num`
+    // (itoa, renamed) and `bytes` only come with its `extra`, but tokio's `io-util` turns on
+    // its own optional bytes.
+    assert!(
+        graph.find("itoa").is_none(),
+        "only the app's `extra` enables it"
+    );
+    assert_eq!(package(&graph, "app").features, Vec::<String>::new());
+    assert_eq!(
+        package(&graph, "mio").features,
+        ["net", "os-ext", "os-poll"]
+    );
+    assert_eq!(
+        package(&graph, "serde").features,
+        ["default", "derive", "serde_derive", "std"]
+    );
+    let tokio_features = &package(&graph, "tokio").features;
+    for on in [
+        "full",
+        "macros",
+        "net",
+        "tokio-macros",
+        "bytes",
+        "rt-multi-thread",
     ] {
-        assert!(!package(&graph, mandatory).optional_only, "{mandatory}");
+        assert!(tokio_features.iter().any(|f| f == on), "{on}");
     }
+    assert!(
+        !tokio_features.iter().any(|f| f == "tracing"),
+        "{tokio_features:?}"
+    );
+    assert!(graph.packages.iter().all(
+        |p| p.features_known || ["unicode-ident", "find-msvc-tools"].contains(&p.name.as_str())
+    ));
+    let extra = read(&Inputs {
+        workspace: &fixtures().join("app"),
+        roots: &[Root::Name("app".into())],
+        root_features: Some(&["extra".to_string()]),
+        target: &linux(),
+        host: &linux(),
+        dev_deps: false,
+        measure: &measure_all,
+        cargo_home: Some(&fixtures().join("cargo-home")),
+        cache_dir: None,
+    });
+    assert!(extra.find("itoa").is_some());
+    assert_eq!(package(&extra, "app").features, ["extra"]);
 
     let tokio = package(&graph, "tokio");
     assert_eq!(tokio.crate_name, "tokio");
@@ -265,9 +293,11 @@ fn sources_missing_from_the_machine_are_kept_without_a_directory() {
     let graph = read(&Inputs {
         workspace: &fixtures().join("app"),
         roots: &[Root::Name("app".into())],
+        root_features: None,
         target: &linux(),
         host: &linux(),
         dev_deps: false,
+        measure: &measure_all,
         cargo_home: Some(&empty),
         cache_dir: None,
     });
@@ -293,9 +323,11 @@ fn garbage_lock_files_and_manifests_are_one_problem_each() {
         read(&Inputs {
             workspace: &dir,
             roots: &roots,
+            root_features: None,
             target: &platform,
             host: &platform,
             dev_deps: false,
+            measure: &measure_all,
             cargo_home: Some(home),
             cache_dir: None,
         })
@@ -364,9 +396,11 @@ fn the_cache_gives_the_same_graph_and_a_corrupt_one_is_rewritten() {
     let inputs = Inputs {
         workspace: &ws_dir,
         roots: &ws_roots,
+        root_features: None,
         target: &platform,
         host: &platform,
         dev_deps: true,
+        measure: &measure_all,
         cargo_home: Some(&home),
         cache_dir: Some(&cache),
     };
@@ -382,8 +416,9 @@ fn the_cache_gives_the_same_graph_and_a_corrupt_one_is_rewritten() {
     let cold = read(&app);
     let file = cache.join(super::cache::FILE);
     let written = std::fs::read_to_string(&file).unwrap();
-    assert!(written.starts_with("lowmem_build graph cache 1\n"));
-    assert!(written.contains("\ntokio\t1.54.1\tregistry+https://github.com/rust-lang/crates.io-index\tregistry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1\ttokio\tsrc/lib.rs\t---\t3300\t3\t1000\t"), "{written}");
+    assert!(written.starts_with("lowmem_build graph cache 2\n"));
+    assert!(written.contains("\ntokio\t1.54.1\tregistry+https://github.com/rust-lang/crates.io-index\tregistry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1\ttokio\tsrc/lib.rs\t---\t3300\t3\t1000\tn?+backtrace|t=cfg(all(tokio_unstable, target_os = \"linux\"))\tn?+bytes\t"), "{written}");
+    assert!(written.contains("\t:full=fs,io-util,"), "{written}");
     assert!(
         !written.contains("\napp\t"),
         "path packages are never cached"
@@ -399,7 +434,7 @@ fn the_cache_gives_the_same_graph_and_a_corrupt_one_is_rewritten() {
 
     for corrupt in [
         "garbage",
-        "lowmem_build graph cache 0\n",
+        "lowmem_build graph cache 1\n",
         &written.replace("\t3300\t", "\tmany\t"),
     ] {
         std::fs::write(&file, corrupt).unwrap();
@@ -447,9 +482,11 @@ fn polars_graph(home: &Path, target: &CfgSet, cache: Option<&Path>) -> Graph {
     read(&Inputs {
         workspace: &repo().join("tests/fixtures/graphs/polars"),
         roots: &[Root::Name("polars-graph".into())],
+        root_features: None,
         target,
         host: &linux(),
         dev_deps: false,
+        measure: &measure_all,
         cargo_home: Some(home),
         cache_dir: cache,
     })
@@ -503,62 +540,94 @@ fn the_real_polars_graph() {
     let _ = std::fs::remove_dir_all(&cache);
 }
 
-/// What reading the polars graph costs in this build (unoptimised under `cargo test`, as in a
-/// build script): printed, not asserted. Wall time and, where Linux tells it, the time this
-/// thread was on a CPU (less disturbed by other work on the machine).
+/// What reading a build's graph costs in this build (unoptimised under `cargo test`, as in a
+/// build script), on the calibration projects polars-min and datafusion: medians of several
+/// runs, cold (no cache at all) without and with measuring every package's sources, and cached
+/// (the whole graph read back). Printed with the machine's load average, not asserted.
 #[test]
-fn the_real_polars_graph_timing() {
-    let Some(home) = fetched_cargo_home() else {
-        println!("skipped: the polars 0.55.2 sources are not in the cargo registry");
+fn the_calibration_graphs_timing() {
+    let Some(home) = crate::env::Env::process(&[]).cargo_home() else {
+        println!("skipped: no cargo home");
         return;
     };
-    let clock = || {
-        let on_cpu = std::fs::read_to_string("/proc/thread-self/schedstat")
-            .ok()
-            .and_then(|s| s.split(' ').next()?.parse::<u64>().ok());
-        (Instant::now(), on_cpu)
+    let median = |mut runs: Vec<f64>| {
+        runs.sort_by(f64::total_cmp);
+        runs[runs.len() / 2]
     };
-    let report = |what: &str, runs: u32, (wall, cpu): (Instant, Option<u64>)| {
-        let wall = wall.elapsed().as_secs_f64() * 1e3 / f64::from(runs);
-        let cpu = cpu
-            .zip(clock().1)
-            .map(|(a, b)| (b - a) as f64 / 1e6 / f64::from(runs));
-        let cpu = cpu.map_or(String::new(), |c| format!(", {c:.1} ms on CPU"));
-        let build = if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "optimised"
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let build = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "optimised"
+    };
+    println!(
+        "graph read timing ({build}), load average {} on {cpus} CPUs",
+        load.split(' ').next().unwrap_or("?")
+    );
+    for project in ["polars-min", "datafusion"] {
+        let dir = repo().join("calibration/projects").join(project);
+        let roots = [Root::Dir(dir.clone())];
+        let platform = linux();
+        let cache = scratch_dir("timing");
+        let inputs = Inputs {
+            workspace: &dir,
+            roots: &roots,
+            root_features: None,
+            target: &platform,
+            host: &platform,
+            dev_deps: false,
+            measure: &|_, _| false,
+            cargo_home: Some(&home),
+            cache_dir: None,
         };
-        println!("polars graph, {what} ({build}): {wall:.1} ms wall{cpu}");
-    };
-    let runs = 5;
-    let caches: Vec<PathBuf> = (0..runs).map(|_| scratch_dir("timing")).collect();
-    let started = clock();
-    for cache in &caches {
-        polars_graph(&home, &linux(), Some(cache));
-    }
-    report("cold", runs, started);
-    let runs = 50;
-    let started = clock();
-    for _ in 0..runs {
-        polars_graph(&home, &linux(), Some(&caches[0]));
-    }
-    report("cached", runs, started);
-    for cache in caches {
-        let _ = std::fs::remove_dir_all(cache);
+        let graph = read(&inputs);
+        if graph.packages.is_empty() || graph.packages.iter().any(|p| !p.features_known) {
+            println!("{project}: skipped, its sources are not in the cargo registry");
+            continue;
+        }
+        let time = |runs: usize, inputs: &Inputs<'_>| {
+            let times = (0..runs)
+                .map(|_| {
+                    let started = Instant::now();
+                    read(inputs);
+                    started.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            median(times)
+        };
+        let cold = time(9, &inputs);
+        let sized = Inputs {
+            measure: &measure_all,
+            ..inputs
+        };
+        let cold_sized = time(9, &sized);
+        let cached_inputs = Inputs {
+            cache_dir: Some(&cache),
+            ..sized
+        };
+        read(&cached_inputs);
+        let cached = time(31, &cached_inputs);
+        println!(
+            "{project} ({} packages): cold {cold:.1} ms, cold with every size {cold_sized:.1} ms, cached {cached:.1} ms",
+            graph.packages.len()
+        );
+        let _ = std::fs::remove_dir_all(&cache);
     }
 }
 
-/// Pruning must never change what a manifest says: checked on every manifest in this machine's
-/// registry (hundreds after a `cargo fetch` of the polars graph).
+/// The fast ways of reading a manifest must never change what it says: pruning then parsing,
+/// and reading it straight from the text, each against the TOML reader on the whole text, on
+/// every manifest in this machine's registry (hundreds after a `cargo fetch` of the polars
+/// graph). Every one of them must take a fast way.
 #[test]
-fn pruning_keeps_the_facts_of_every_registry_manifest() {
-    use super::manifest::{read as facts, Files};
+fn the_fast_ways_keep_the_entries_of_every_registry_manifest() {
+    use super::manifest::{entries, Entries};
     use crate::settings::toml::parse;
     let Some(home) = crate::env::Env::process(&[]).cargo_home() else {
         return;
     };
-    let (mut checked, mut unpruned) = (0, Vec::new());
+    let (mut checked, mut unpruned, mut unscanned) = (0, Vec::new(), Vec::new());
     for index in std::fs::read_dir(home.join("registry/src"))
         .into_iter()
         .flatten()
@@ -578,25 +647,543 @@ fn pruning_keeps_the_facts_of_every_registry_manifest() {
             let Ok(whole) = parse(&text) else {
                 continue;
             };
-            let Some(pruned) = super::prune::prune(&text) else {
-                unpruned.push(path);
-                continue;
-            };
-            let pruned = parse(&pruned).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let files = Files::default();
-            assert_eq!(
-                facts(&pruned, files, None),
-                facts(&whole, files, None),
-                "{}",
-                path.display()
-            );
-            assert_eq!(
-                super::manifest::files_needed(&pruned),
-                super::manifest::files_needed(&whole)
-            );
+            let slow = entries(&whole, None);
+            match super::prune::prune(&text) {
+                Some(pruned) => {
+                    let pruned =
+                        parse(&pruned).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                    assert_eq!(entries(&pruned, None), slow, "{}", path.display());
+                }
+                None => unpruned.push(path.clone()),
+            }
+            match super::scan::entries(&text) {
+                Some(fast) => assert_eq!(
+                    Ok(fast.sorted()),
+                    slow.clone().map(Entries::sorted),
+                    "{}",
+                    path.display()
+                ),
+                None => unscanned.push(path),
+            }
             checked += 1;
         }
     }
-    println!("pruned {checked} registry manifests; not pruned: {unpruned:?}");
-    assert!(unpruned.is_empty());
+    println!(
+        "checked {checked} registry manifests; not pruned: {unpruned:?}; not read straight: {unscanned:?}"
+    );
+    assert!(unpruned.is_empty() && unscanned.is_empty());
+}
+
+/// One node of `cargo tree -f '{p} {f}' --prefix none`: `name vVERSION [(path)] [(proc-macro)]
+/// features`, with ` (*)` after a repeated one. `None` for other lines.
+fn tree_line(line: &str) -> Option<(String, String, Vec<String>)> {
+    let line = line.trim_end().trim_end_matches(" (*)");
+    let (name, rest) = line.split_once(' ')?;
+    let (version, mut rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let version = version.strip_prefix('v')?;
+    // A path in parentheses may hold spaces: skip to its closing one.
+    while let Some(inner) = rest.strip_prefix('(') {
+        rest = inner
+            .split_once(')')
+            .map_or("", |(_, after)| after)
+            .trim_start();
+    }
+    let features = rest
+        .split(',')
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .collect();
+    Some((name.to_string(), version.to_string(), features))
+}
+
+/// A package as `cargo tree` shows it: name, version, the union of its feature sets, and how
+/// many distinct sets it has (two when resolver 2 builds it for host and target apart).
+type TreeNode = (String, String, Vec<String>, usize);
+
+/// `cargo tree` of the project in `dir` for x86_64 Linux with `args` (feature options), normal
+/// and build edges; `Err` says why it could not run. Each repeated node is shown once with
+/// ` (*)`; the set of distinct lines was checked to equal `--no-dedupe`'s on the calibration
+/// projects (which runs for minutes and writes gigabytes on polars-full).
+fn cargo_tree(dir: &Path, args: &[&str]) -> Result<Vec<TreeNode>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let output = std::process::Command::new(&cargo)
+        .args(["tree", "--locked", "--offline", "-e", "normal,build"])
+        .args(["--target", "x86_64-unknown-linux-gnu", "--prefix", "none"])
+        .args(["-f", "{p} {f}", "--manifest-path"])
+        .arg(dir.join("Cargo.toml"))
+        .args(args)
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    if !output.status.success() {
+        let why = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("cargo tree failed: {}", why.trim()));
+    }
+    let mut nodes: Vec<TreeNode> = Vec::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Some((package, version, features)) = tree_line(line) else {
+            continue;
+        };
+        match nodes.iter_mut().find(|n| n.0 == package && n.1 == version) {
+            Some(node) => {
+                if node.2 != features {
+                    node.3 += 1;
+                }
+                node.2.extend(features);
+                node.2.sort();
+                node.2.dedup();
+            }
+            None => nodes.push((package, version, features, 1)),
+        }
+    }
+    nodes.sort();
+    Ok(nodes)
+}
+
+/// Asserts that `graph` has exactly cargo's packages, each with the union of cargo's feature
+/// sets; the packages whose sets cargo keeps apart for host and target.
+fn assert_matches_cargo(what: &str, graph: &Graph, cargo: &[TreeNode]) -> Vec<String> {
+    assert!(graph.problems.is_empty(), "{what}: {:#?}", graph.problems);
+    let mut ours: Vec<(&str, &str, &[String])> = graph
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.features.as_slice()))
+        .collect();
+    ours.sort();
+    let theirs: Vec<(&str, &str, &[String])> = cargo
+        .iter()
+        .map(|n| (n.0.as_str(), n.1.as_str(), n.2.as_slice()))
+        .collect();
+    let named = |list: &[(&str, &str, &[String])], other: &[(&str, &str, &[String])]| {
+        list.iter()
+            .filter(|a| !other.iter().any(|b| (a.0, a.1) == (b.0, b.1)))
+            .map(|a| format!("{} {}", a.0, a.1))
+            .collect::<Vec<_>>()
+    };
+    let (only_ours, only_cargo) = (named(&ours, &theirs), named(&theirs, &ours));
+    assert!(
+        only_ours.is_empty() && only_cargo.is_empty(),
+        "{what}: packages only in the graph {only_ours:?}, only in cargo's tree {only_cargo:?}"
+    );
+    for (o, t) in ours.iter().zip(&theirs) {
+        assert_eq!(o, t, "{what}: features of {} {}", o.0, o.1);
+    }
+    cargo
+        .iter()
+        .filter(|n| n.3 > 1)
+        .map(|n| n.0.clone())
+        .collect()
+}
+
+/// The `feat` fixture: a workspace of path packages with one case of each feature rule (see
+/// its Cargo.toml), read with the features a build script would be given.
+fn feat(features: Option<&[&str]>, target: &CfgSet) -> Graph {
+    let features: Option<Vec<String>> =
+        features.map(|list| list.iter().map(|f| f.to_string()).collect());
+    let dir = fixtures().join("feat");
+    read(&Inputs {
+        workspace: &dir,
+        roots: &[Root::Dir(dir.clone())],
+        root_features: features.as_deref(),
+        target,
+        host: &linux(),
+        dev_deps: false,
+        measure: &measure_all,
+        cargo_home: None,
+        cache_dir: None,
+    })
+}
+
+/// The packages and their features, for compact assertions.
+fn with_features(graph: &Graph) -> Vec<(&str, String)> {
+    graph
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.features.join(",")))
+        .collect()
+}
+
+#[test]
+fn each_feature_rule_as_cargo_resolves_it() {
+    let owned = |list: &[(&'static str, &'static str)]| -> Vec<(&'static str, String)> {
+        list.iter().map(|&(n, f)| (n, f.to_string())).collect()
+    };
+    // Default features: `fast` = `engine/simd` (x/f on a plain dependency) turns on engine's
+    // `simd` = `dep:simdlib`; engine without its defaults (`default-features = false`), so
+    // helper has no `std` on the target, but codegen (a build dependency) asks for helper's
+    // defaults on the host: one package, two feature sets, their union kept. Optional plugin,
+    // logger, net-kit and wincompat stay out though Cargo.lock lists them.
+    let default = feat(None, &linux());
+    assert!(default.problems.is_empty(), "{:#?}", default.problems);
+    assert_eq!(
+        with_features(&default),
+        owned(&[
+            ("codegen", "default"),
+            ("engine", "core,simd"),
+            ("feat-app", "default,fast"),
+            ("helper", "default,std"),
+            ("simdlib", ""),
+        ])
+    );
+    let helper = package(&default, "helper");
+    assert!(helper.for_host && helper.for_target && helper.features_known);
+    let codegen = package(&default, "codegen");
+    assert!(codegen.for_host && !codegen.for_target);
+    let at = |g: &Graph, name: &str| g.find(name).unwrap();
+    assert!(default.packages[at(&default, "engine")]
+        .deps
+        .contains(&at(&default, "simdlib")));
+
+    // CARGO_CFG_FEATURE of `--features extra,logs,trace,net,gen`: `dep:plugin`; the implicit
+    // feature `logger`, which also lets the weak `logger?/trace` through; `transport/tls` on
+    // the renamed optional net-kit, with its implicit feature `transport`; `codegen/wide` on a
+    // build dependency; `dep:wincompat` names a Windows-only one.
+    let all = [
+        "default",
+        "extra",
+        "fast",
+        "gen",
+        "logger",
+        "logs",
+        "net",
+        "trace",
+        "transport",
+    ];
+    let everything = feat(Some(&all), &linux());
+    assert_eq!(
+        with_features(&everything),
+        owned(&[
+            ("codegen", "default,wide"),
+            ("engine", "core,simd"),
+            (
+                "feat-app",
+                "default,extra,fast,gen,logger,logs,net,trace,transport"
+            ),
+            ("helper", "default,std"),
+            ("logger", "trace"),
+            ("net-kit", "tls"),
+            ("plugin", ""),
+            ("simdlib", ""),
+        ])
+    );
+    // The same from the explicit features alone: the rest follows.
+    let explicit = feat(
+        Some(&["fast", "extra", "logs", "trace", "net", "gen"]),
+        &linux(),
+    );
+    assert_eq!(explicit.packages.len(), everything.packages.len());
+    assert_eq!(
+        package(&explicit, "feat-app").features,
+        [
+            "extra",
+            "fast",
+            "gen",
+            "logger",
+            "logs",
+            "net",
+            "trace",
+            "transport"
+        ]
+    );
+
+    // Older cargo's `CARGO_FEATURE_<NAME>` names stand for the same features.
+    let upper = feat(
+        Some(&["DEFAULT", "FAST", "EXTRA", "LOGS", "TRACE", "NET", "GEN"]),
+        &linux(),
+    );
+    assert_eq!(with_features(&upper), with_features(&everything));
+
+    // Weak alone: logger stays out, and so does its feature.
+    let weak = feat(Some(&["default", "fast", "trace"]), &linux());
+    assert!(weak.find("logger").is_none());
+    assert_eq!(
+        package(&weak, "feat-app").features,
+        ["default", "fast", "trace"]
+    );
+
+    // No features at all: engine without `simd`, so no simdlib.
+    let none = feat(Some(&[]), &linux());
+    assert_eq!(
+        with_features(&none),
+        owned(&[
+            ("codegen", "default"),
+            ("engine", "core"),
+            ("feat-app", ""),
+            ("helper", "default,std"),
+        ])
+    );
+
+    // On Windows `dep:wincompat` applies.
+    let windows = feat(Some(&all), &windows());
+    assert!(windows.find("wincompat").is_some());
+}
+
+/// The same fixture against cargo itself, when it can run here (the fixture needs no registry).
+#[test]
+fn the_feature_fixture_matches_cargo_tree() {
+    let dir = fixtures().join("feat");
+    for (args, features) in [
+        (&[][..], None),
+        (
+            &["--features", "extra,logs,trace,net,gen"][..],
+            Some(&["default", "extra", "fast", "gen", "logs", "net", "trace"][..]),
+        ),
+        (
+            &["--features", "trace"][..],
+            Some(&["default", "trace"][..]),
+        ),
+        (&["--no-default-features"][..], Some(&[][..])),
+    ] {
+        let cargo = match cargo_tree(&dir, args) {
+            Ok(nodes) => nodes,
+            Err(why) => {
+                println!("skipped: {why}");
+                return;
+            }
+        };
+        let graph = feat(features, &linux());
+        assert_matches_cargo(&format!("feat {args:?}"), &graph, &cargo);
+    }
+}
+
+/// The packages and features of each calibration project as this module resolves them, against
+/// `cargo tree` (which, FACTS.md says, matches what rustc receives): the same packages, and per
+/// package the same features, taken as the union over host and target (resolver 2 gives a
+/// package built for both a feature set for each; the graph keeps their union). Skipped, with a
+/// message, for a project whose sources are not all in this machine's registry.
+#[test]
+fn the_calibration_projects_match_cargo_tree() {
+    let env = crate::env::Env::process(&[]);
+    let Some(home) = env.cargo_home() else {
+        println!("skipped: no cargo home");
+        return;
+    };
+    let projects = repo().join("calibration/projects");
+    let mut names: Vec<String> = std::fs::read_dir(&projects)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.lock").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut compared = 0;
+    for name in names {
+        let dir = projects.join(&name);
+        let graph = read(&Inputs {
+            workspace: &dir,
+            roots: &[Root::Dir(dir.clone())],
+            root_features: None,
+            target: &linux(),
+            host: &linux(),
+            dev_deps: false,
+            measure: &|_, _| false,
+            cargo_home: Some(&home),
+            cache_dir: None,
+        });
+        let missing: Vec<&str> = graph
+            .packages
+            .iter()
+            .filter(|p| !p.features_known)
+            .map(|p| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            println!("{name}: skipped, sources not in the registry: {missing:?}");
+            continue;
+        }
+        let cargo = match cargo_tree(&dir, &[]) {
+            Ok(nodes) => nodes,
+            Err(why) => {
+                println!("{name}: skipped, {why}");
+                continue;
+            }
+        };
+        let split = assert_matches_cargo(&name, &graph, &cargo);
+        println!(
+            "{name}: {} packages and their features as cargo tree has them (cargo's host and target sets differ for {split:?})",
+            graph.packages.len()
+        );
+        compared += 1;
+    }
+    println!("compared {compared} projects with cargo tree");
+}
+
+/// Copies a fixture tree into a scratch directory, to change its files.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_whole_graph_is_kept_while_nothing_it_was_read_from_changes() {
+    let scratch = scratch_dir("snapshot");
+    let project = scratch.join("feat");
+    copy_tree(&fixtures().join("feat"), &project);
+    let cache = scratch.join("lowmem");
+    let roots = [Root::Dir(project.clone())];
+    let platform = linux();
+    let inputs = Inputs {
+        workspace: &project,
+        roots: &roots,
+        root_features: None,
+        target: &platform,
+        host: &platform,
+        dev_deps: false,
+        measure: &measure_all,
+        cargo_home: None,
+        cache_dir: Some(&cache),
+    };
+    let uncached = |inputs: &Inputs<'_>| {
+        read(&Inputs {
+            cache_dir: None,
+            ..*inputs
+        })
+    };
+    let kept_files = || -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&cache)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    };
+    let cold = read(&inputs);
+    assert_eq!(cold, uncached(&inputs));
+    let files = kept_files();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("graph-") && name.ends_with(".tsv"),
+        "{name}"
+    );
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(
+        text.contains("\nfile\t") && text.contains("\npackage\tengine\t0.2.0\tp\t"),
+        "{text}"
+    );
+    assert_eq!(read(&inputs), cold, "read back the same");
+
+    // What is read back is the kept file: a planted feature shows.
+    std::fs::write(file, text.replace("\tcore,simd\n", "\tcore,planted,simd\n")).unwrap();
+    let planted = read(&inputs);
+    assert_eq!(
+        package(&planted, "engine").features,
+        ["core", "planted", "simd"]
+    );
+
+    // Sizes follow the measure asked for, whatever was kept.
+    let none = read(&Inputs {
+        measure: &|_, _| false,
+        ..inputs
+    });
+    assert!(none.packages.iter().all(|p| p.size.is_none()));
+    assert!(planted.packages.iter().all(|p| p.size.is_some()));
+
+    // A changed manifest, Cargo.lock or root's features each make it stale.
+    let engine = project.join("engine/Cargo.toml");
+    let manifest = std::fs::read_to_string(&engine).unwrap();
+    std::fs::write(&engine, format!("{manifest}\n# edited\n")).unwrap();
+    assert_eq!(read(&inputs), cold, "a changed manifest: read again");
+    assert!(!std::fs::read_to_string(file).unwrap().contains("planted"));
+    std::fs::write(file, text.replace("\tcore,simd\n", "\tcore,planted,simd\n")).unwrap();
+    let lock = project.join("Cargo.lock");
+    let locked = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(&lock, format!("{locked}\n")).unwrap();
+    assert_eq!(read(&inputs), cold, "a changed Cargo.lock: read again");
+    let no_default = Inputs {
+        root_features: Some(&[]),
+        ..inputs
+    };
+    let without = read(&no_default);
+    assert_eq!(without, uncached(&no_default));
+    assert!(without.find("simdlib").is_none());
+    assert_eq!(kept_files().len(), 2, "each feature set keeps its own");
+    assert_eq!(read(&inputs), cold);
+
+    // A corrupt or cut file is ignored and rewritten.
+    for broken in [
+        "garbage",
+        &text[..text.len() / 2],
+        &text.replace("package\t", "pkg\t"),
+    ] {
+        std::fs::write(file, broken).unwrap();
+        assert_eq!(read(&inputs), cold);
+        assert!(std::fs::read_to_string(file).unwrap().ends_with("\n"));
+        assert_eq!(read(&inputs), cold);
+    }
+    // Nothing is written outside the cache directory.
+    assert_eq!(kept_files().len(), 2);
+    let mut listed: Vec<String> = std::fs::read_dir(&scratch)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["feat", "lowmem"]);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+#[test]
+fn a_graph_with_missing_sources_or_problems_is_not_kept() {
+    let cache = scratch_dir("snapshot-missing");
+    // The app fixture's unicode-ident and find-msvc-tools are missing on purpose.
+    let graph = read(&Inputs {
+        workspace: &fixtures().join("app"),
+        roots: &[Root::Name("app".into())],
+        root_features: None,
+        target: &linux(),
+        host: &linux(),
+        dev_deps: false,
+        measure: &measure_all,
+        cargo_home: Some(&fixtures().join("cargo-home")),
+        cache_dir: Some(&cache),
+    });
+    assert!(!package(&graph, "unicode-ident").features_known);
+    let listed: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(listed, [super::cache::FILE], "only the per-package cache");
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
+/// Dev-dependencies: this crate's own graph for `cargo test` (criterion, proptest, and a
+/// dev-dependency on itself with more features) against `cargo tree -e normal,build,dev`.
+#[test]
+fn this_crates_graph_with_dev_dependencies_matches_cargo_tree() {
+    let Some(home) = crate::env::Env::process(&[]).cargo_home() else {
+        println!("skipped: no cargo home");
+        return;
+    };
+    let dir = repo().to_path_buf();
+    let graph = read(&Inputs {
+        workspace: &dir,
+        roots: &[Root::Dir(dir.clone())],
+        root_features: None,
+        target: &linux(),
+        host: &linux(),
+        dev_deps: true,
+        measure: &|_, _| false,
+        cargo_home: Some(&home),
+        cache_dir: None,
+    });
+    if graph.packages.iter().any(|p| !p.features_known) {
+        println!("skipped: this crate's dev-dependencies are not in the cargo registry");
+        return;
+    }
+    match cargo_tree(&dir, &["-e", "dev"]) {
+        Ok(cargo) => {
+            assert_matches_cargo("lowmem_build with dev-dependencies", &graph, &cargo);
+            let root = &graph.packages[graph.roots[0]];
+            assert!(root.features.iter().any(|f| f == "fuzzing"), "{root:?}");
+        }
+        Err(why) => println!("skipped: {why}"),
+    }
 }

@@ -185,14 +185,23 @@ impl Config {
         } else {
             features::verify(env, &rules, self.manifest_path.as_deref())
         };
-        let inputs = estimate::read::read(env, &system, &settings, self.manifest_path.as_deref());
+        // The shipped table, read once: the graph asks which crates it lacks (only those are
+        // measured on disk), the estimate takes their figures.
+        let rows = estimate::table::rows(estimate::table::SHIPPED);
+        let inputs = estimate::read::read(
+            env,
+            &system,
+            &settings,
+            self.manifest_path.as_deref(),
+            &rows,
+        );
         let (graph, store, graph_files, graph_note) = match inputs {
             Ok(inputs) => (Some(inputs.graph), inputs.store, inputs.files, None),
             Err(why) => (None, Vec::new(), Vec::new(), Some(why)),
         };
         let estimator = graph
             .as_ref()
-            .map(|g| Estimator::new(g, &store, features.resolved.as_deref()));
+            .map(|g| Estimator::new(g, &store, features.resolved.as_deref(), &rows));
         let mut report = self.decide(memory, settings, options, estimator.as_ref(), || {
             linkers_on_path(env)
         });

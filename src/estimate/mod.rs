@@ -178,6 +178,8 @@ pub(crate) struct Estimator<'g> {
     model: model::Model,
     /// Which packages depend on which through libraries only (cargo pipelines those).
     pipelined: Reach,
+    /// Estimates already made: the advice asks the same question more than once.
+    memo: std::cell::RefCell<Vec<((Knobs, Option<usize>, bool), Estimate)>>,
 }
 
 /// The features cargo resolved for a package, when the feature check ran.
@@ -190,10 +192,12 @@ impl<'g> Estimator<'g> {
         graph: &'g Graph,
         store: &[Record],
         features: Option<ResolvedFeatures<'_>>,
+        rows: &[table::Row<'_>],
     ) -> Estimator<'g> {
-        Estimator::with(graph, store, features, table::SHIPPED, model::SHIPPED)
+        Estimator::from_rows(graph, store, features, rows, model::SHIPPED)
     }
 
+    #[cfg(test)]
     /// As [`Estimator::new`], with the table's and the model's text given (tests).
     pub(crate) fn with(
         graph: &'g Graph,
@@ -202,9 +206,23 @@ impl<'g> Estimator<'g> {
         table_text: &str,
         model_text: &str,
     ) -> Estimator<'g> {
-        let rows = table::rows(table_text);
+        Estimator::from_rows(graph, store, features, &table::rows(table_text), model_text)
+    }
+
+    /// As [`Estimator::with`], with the table already read (sorted by package, as
+    /// [`table::rows`] returns it).
+    pub(crate) fn from_rows(
+        graph: &'g Graph,
+        store: &[Record],
+        features: Option<ResolvedFeatures<'_>>,
+        rows: &[table::Row<'_>],
+        model_text: &str,
+    ) -> Estimator<'g> {
         let model = model::Model::parse(model_text);
         let n = graph.packages.len();
+        // The store's records by package, for a binary search per package.
+        let mut stored: Vec<&Record> = store.iter().filter(|r| r.succeeded()).collect();
+        stored.sort_by(|a, b| a.package.cmp(&b.package));
         let units = (0..n)
             .map(|i| {
                 let p = &graph.packages[i];
@@ -221,13 +239,12 @@ impl<'g> Estimator<'g> {
                             .map(|(_, f)| f.as_slice())
                     })
                 };
+                let first = stored.partition_point(|r| r.package < p.name);
+                let own = stored[first..].iter().take_while(|r| r.package == p.name);
                 let measured = |class: Class, link: bool| {
-                    store
-                        .iter()
+                    own.clone()
                         .filter(|r| {
-                            r.package == p.name
-                                && r.version == p.version
-                                && r.succeeded()
+                            r.version == p.version
                                 && r.emit == "link"
                                 && record_class(r) == Some(class)
                                 && if link {
@@ -253,7 +270,7 @@ impl<'g> Estimator<'g> {
                     if let Some((mib, out)) = measured(class, false) {
                         ((mib, PeakSource::Measured), out)
                     } else if let Some(found) =
-                        table::lookup(&rows, &p.name, &p.version, wanted, class)
+                        table::lookup(rows, &p.name, &p.version, wanted, class)
                     {
                         let out = found.out_kib.map_or_else(|| modelled().1, |k| k as f64);
                         ((f64::from(found.peak_mib), PeakSource::Table), out)
@@ -298,6 +315,7 @@ impl<'g> Estimator<'g> {
             units,
             model,
             pipelined: Reach::new(&pipelined_deps),
+            memo: std::cell::RefCell::new(Vec::new()),
         }
     }
 
@@ -334,6 +352,16 @@ impl<'g> Estimator<'g> {
         split: Option<usize>,
         rest: bool,
     ) -> Estimate {
+        let key = (*knobs, split, rest);
+        if let Some((_, known)) = self.memo.borrow().iter().find(|(k, _)| *k == key) {
+            return known.clone();
+        }
+        let estimate = self.work_out(knobs, split, rest);
+        self.memo.borrow_mut().push((key, estimate.clone()));
+        estimate
+    }
+
+    fn work_out(&self, knobs: &Knobs, split: Option<usize>, rest: bool) -> Estimate {
         let included = |i: usize| match split {
             None => true,
             Some(heavy) => (i == heavy || self.graph.depends_on(heavy, i)) != rest,

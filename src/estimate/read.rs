@@ -34,6 +34,7 @@ pub(crate) fn read(
     system: &SystemRoot,
     settings: &BuildSettings,
     manifest_path: Option<&Path>,
+    rows: &[table::Row<'_>],
 ) -> Result<BuildInputs, String> {
     let manifest_dir = manifest_path
         .and_then(Path::parent)
@@ -127,8 +128,7 @@ pub(crate) fn read(
     // Sources are measured only for the size model: crates the shipped table has every figure
     // of never need it, and the heavy ones are in it. Sorted once, searched per package (the
     // graph asks for every package on every run, cached or not).
-    let mut rows = table::rows(table::SHIPPED);
-    rows.sort_by(|a, b| a.package.cmp(b.package));
+    // `rows` is sorted by package.
     let measure = |name: &str, version: &str| {
         let start = rows.partition_point(|r| r.package < name);
         let mut matching = rows[start..]

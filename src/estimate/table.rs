@@ -29,9 +29,12 @@ pub(crate) struct Row<'a> {
     pub(crate) out_kib: [Option<u64>; 4],
 }
 
-/// Reads the table's rows; malformed lines are skipped.
+/// Reads the table's rows, sorted by package (the shipped table already is); malformed lines
+/// are skipped.
 pub(crate) fn rows(text: &str) -> Vec<Row<'_>> {
-    text.lines().filter_map(row).collect()
+    let mut rows: Vec<Row<'_>> = text.lines().filter_map(row).collect();
+    rows.sort_by(|a, b| a.package.cmp(b.package));
+    rows
 }
 
 fn row(line: &str) -> Option<Row<'_>> {
@@ -56,20 +59,21 @@ fn row(line: &str) -> Option<Row<'_>> {
 /// Whether `wanted` is semver-compatible with the measured `version` (same major, or same
 /// minor below 1.0, or same patch below 0.1).
 pub(crate) fn compatible(measured: &str, wanted: &str) -> bool {
-    let parts = |v: &str| -> Vec<u64> {
-        v.split(['-', '+'])
-            .next()
-            .unwrap_or("")
-            .split('.')
-            .map(|p| p.parse().unwrap_or(u64::MAX))
-            .collect()
-    };
-    let (a, b) = (parts(measured), parts(wanted));
-    if a.len() < 3 || b.len() < 3 {
-        return measured == wanted;
+    // Without allocating: this runs for every row of every package of the graph.
+    fn parts(v: &str) -> Option<[u64; 3]> {
+        let core = v.split(['-', '+']).next()?;
+        let mut out = [0u64; 3];
+        let mut fields = core.split('.');
+        for slot in &mut out {
+            *slot = fields.next()?.parse().ok()?;
+        }
+        Some(out)
     }
+    let (Some(a), Some(b)) = (parts(measured), parts(wanted)) else {
+        return measured == wanted;
+    };
     match (a[0], a[1]) {
-        (0, 0) => a[..3] == b[..3],
+        (0, 0) => a == b,
         (0, _) => a[..2] == b[..2],
         _ => a[0] == b[0],
     }
@@ -99,9 +103,12 @@ pub(crate) fn lookup(
     features: Option<&[String]>,
     class: Class,
 ) -> Option<Found> {
-    let matching: Vec<&Row<'_>> = rows
+    // `rows` is sorted by package: a binary search finds its rows.
+    let start = rows.partition_point(|r| r.package < package);
+    let matching: Vec<&Row<'_>> = rows[start..]
         .iter()
-        .filter(|r| r.package == package && compatible(r.version, version))
+        .take_while(|r| r.package == package)
+        .filter(|r| compatible(r.version, version))
         .collect();
     let exact: Vec<&Row<'_>> = matching
         .iter()
@@ -162,12 +169,15 @@ mod tests {
     fn rows_parse_and_bad_lines_are_skipped() {
         let rows = rows(TABLE);
         assert_eq!(rows.len(), 3);
+        // Sorted by package for the binary search.
+        let names: Vec<&str> = rows.iter().map(|r| r.package).collect();
+        assert_eq!(names, ["polars-core", "polars-core", "tokio"]);
         assert_eq!(
-            rows[0].peak_mib,
+            rows[2].peak_mib,
             [Some(296), Some(296), Some(297), Some(310)]
         );
-        assert_eq!(rows[1].out_kib, [None; 4]);
-        assert_eq!(rows[2].features.as_ref().unwrap().len(), 3);
+        assert_eq!(rows[0].out_kib, [None; 4]);
+        assert_eq!(rows[1].features.as_ref().unwrap().len(), 3);
     }
 
     #[test]

@@ -269,3 +269,51 @@ pub(crate) fn polars_build_script_env(extra: &[(&str, &str)]) -> crate::env::Env
     pairs.extend_from_slice(extra);
     crate::env::Env::from_pairs(&pairs)
 }
+
+/// Where `check()`'s time goes on the polars-min calibration project (its sources must be in the
+/// local registry), printed; run with `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn time_the_parts_on_polars() {
+    use std::time::Instant;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("calibration/projects/polars-min");
+    let target = std::env::temp_dir().join("lowmem-time-parts/target");
+    let out = target.join("debug/build/x-1/out");
+    std::fs::create_dir_all(&out).unwrap();
+    let env = polars_build_script_env(&[
+        ("CARGO_MANIFEST_DIR", dir.to_str().unwrap()),
+        ("OUT_DIR", out.to_str().unwrap()),
+        (
+            "CARGO_HOME",
+            &format!("{}/.cargo", std::env::var("HOME").unwrap()),
+        ),
+        ("CARGO_PKG_NAME", "cal-polars-min"),
+    ]);
+    for round in 0..3 {
+        let t = Instant::now();
+        let settings = crate::settings::read::read_settings(&env, None, None);
+        let t_settings = t.elapsed();
+        let t = Instant::now();
+        let root = crate::probe::fs::SystemRoot::new("/");
+        let rows = super::table::rows(super::table::SHIPPED);
+        let inputs = super::read::read(&env, &root, &settings, None, &rows).unwrap();
+        let t_graph = t.elapsed();
+        let t = Instant::now();
+        let e = Estimator::new(&inputs.graph, &inputs.store, None, &rows);
+        let t_new = t.elapsed();
+        let t = Instant::now();
+        let knobs = Knobs::from_settings(&settings);
+        for _ in 0..10 {
+            let _ = e.estimate(&knobs);
+        }
+        let t_ten = t.elapsed();
+        let t = Instant::now();
+        let _ = crate::probe::probe(&root);
+        let t_probe = t.elapsed();
+        println!(
+            "round {round}: settings {t_settings:?} graph {t_graph:?} ({} packages) estimator {t_new:?} ten estimates {t_ten:?} probe {t_probe:?}",
+            inputs.graph.packages.len()
+        );
+    }
+}

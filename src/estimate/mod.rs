@@ -179,8 +179,12 @@ pub(crate) struct Estimator<'g> {
     /// Which packages depend on which through libraries only (cargo pipelines those).
     pipelined: Reach,
     /// Estimates already made: the advice asks the same question more than once.
-    memo: std::cell::RefCell<Vec<((Knobs, Option<usize>, bool), Estimate)>>,
+    memo: std::cell::RefCell<Vec<(Question, Estimate)>>,
 }
+
+/// What an estimate was asked: the settings, and the part of the build (see
+/// [`Estimator::estimate_within`]).
+type Question = (Knobs, Option<usize>, bool);
 
 /// The features cargo resolved for a package, when the feature check ran.
 pub(crate) type ResolvedFeatures<'a> = &'a [(String, Vec<String>)];

@@ -707,6 +707,7 @@ pub(crate) fn load_builds() -> Vec<Build> {
 pub(crate) struct Limit {
     pub(crate) project: String,
     pub(crate) config: String,
+    pub(crate) jobs: usize,
     pub(crate) limit_mib: f64,
     pub(crate) passed: bool,
 }
@@ -720,6 +721,7 @@ pub(crate) fn load_limits() -> Vec<Limit> {
             Some(Limit {
                 project: f.get(1)?.to_string(),
                 config: f.get(2)?.to_string(),
+                jobs: f.get(3)?.parse().ok()?,
                 limit_mib: f.get(4)?.parse().ok()?,
                 passed: *f.get(5)? == "pass",
             })
@@ -736,7 +738,7 @@ pub(crate) fn working_set_mib(builds: &[Build], limits: &[Limit]) -> f64 {
     for b in builds {
         let tried = limits
             .iter()
-            .filter(|l| l.project == b.project && l.config == b.config);
+            .filter(|l| l.project == b.project && l.config == b.config && l.jobs == b.jobs);
         let pass = tried
             .clone()
             .filter(|l| l.passed)
@@ -980,7 +982,9 @@ pub(crate) fn report_text(corpus: &[Measured], table: &str, model: &str) -> Stri
         let (with_table, without) = (mib(table), mib(""));
         let mut tried: Vec<String> = limits
             .iter()
-            .filter(|l| l.project == build.project && l.config == build.config)
+            .filter(|l| {
+                l.project == build.project && l.config == build.config && l.jobs == build.jobs
+            })
             .map(|l| {
                 format!(
                     "{} MiB {}",

@@ -1,5 +1,8 @@
 //! The compiler's version, from one `rustc -vV` with a deadline (honouring `RUSTC` and
-//! `RUSTC_WRAPPER`), memoised for the process.
+//! `RUSTC_WRAPPER`), memoised for the process and, in a build script, kept in the target
+//! directory (`<target>/<profile>/build/lowmem-rustc-vv`) for the next build scripts: keyed by
+//! the wrapper and the compiler's path, size and modification time, so a new toolchain is asked
+//! again.
 
 use crate::env::Env;
 use crate::process;
@@ -78,14 +81,66 @@ pub(crate) fn version(env: &Env) -> Result<RustcVersion, String> {
     if let Some(answer) = known {
         return answer;
     }
-    let result = run(&argv);
+    let kept = kept_file(env);
+    let key = kept.as_ref().and_then(|_| key(&argv));
+    if let (Some(file), Some(key)) = (&kept, &key) {
+        if let Some(answer) = read_kept(file, key) {
+            return Ok(answer);
+        }
+    }
+    let result = run(&argv).map(|(version, text)| {
+        if let (Some(file), Some(key)) = (&kept, &key) {
+            keep(file, key, &text);
+        }
+        version
+    });
     if let Ok(mut seen) = SEEN.lock() {
         seen.push((argv, result.clone()));
     }
     result
 }
 
-fn run(argv: &[String]) -> Result<RustcVersion, String> {
+/// `<target>/<profile>/build/lowmem-rustc-vv`, two levels above `OUT_DIR`.
+fn kept_file(env: &Env) -> Option<std::path::PathBuf> {
+    let out = std::path::Path::new(env.text("OUT_DIR")?);
+    let build = out.parent()?.parent()?;
+    (build.file_name()? == "build").then(|| build.join("lowmem-rustc-vv"))
+}
+
+/// What identifies the compiler: the command line and the compiler's size and modification
+/// time (the real binary: cargo gives build scripts its path). `None` for a bare name, which a
+/// toolchain manager could point elsewhere.
+fn key(argv: &[String]) -> Option<String> {
+    let rustc = std::path::Path::new(argv.last()?);
+    if !rustc.is_absolute() {
+        return None;
+    }
+    let meta = std::fs::metadata(rustc).ok()?;
+    let modified = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!("{}\t{}\t{modified}", argv.join(" "), meta.len()))
+}
+
+fn read_kept(file: &std::path::Path, key: &str) -> Option<RustcVersion> {
+    let text = crate::probe::fs::read_small(file).ok()?;
+    let (first, output) = text.split_once('\n')?;
+    (first == key).then(|| parse(output).ok()).flatten()
+}
+
+/// Keeps the output for the next build script (written aside, then renamed); a failure to
+/// write only costs the next one a `rustc -vV`.
+fn keep(file: &std::path::Path, key: &str, output: &str) {
+    let temp = file.with_extension(std::process::id().to_string());
+    if std::fs::write(&temp, format!("{key}\n{output}")).is_ok() {
+        let _ = std::fs::rename(&temp, file);
+    }
+}
+
+fn run(argv: &[String]) -> Result<(RustcVersion, String), String> {
     let (program, rest) = argv.split_first().ok_or("no rustc to run")?;
     let mut command = Command::new(program);
     command.args(rest).arg("-vV");
@@ -94,7 +149,7 @@ fn run(argv: &[String]) -> Result<RustcVersion, String> {
         let why = done.stderr.lines().next().unwrap_or("").trim().to_string();
         return Err(format!("`{} -vV` failed: {why}", argv.join(" ")));
     }
-    parse(&done.stdout)
+    Ok((parse(&done.stdout)?, done.stdout))
 }
 
 #[cfg(test)]
@@ -132,5 +187,35 @@ mod tests {
         let env = Env::from_pairs(&[("RUSTC", "/nonexistent/rustc")]);
         let err = version(&env).unwrap_err();
         assert!(err.contains("/nonexistent/rustc"), "{err}");
+    }
+
+    /// The answer kept for the next build script is read back for the same compiler only.
+    #[test]
+    fn a_kept_answer_is_for_the_same_compiler_only() {
+        let dir = std::env::temp_dir().join(format!("lowmem-rustc-vv-{}", std::process::id()));
+        let out = dir.join("target/debug/build/app-1/out");
+        std::fs::create_dir_all(&out).unwrap();
+        let env = Env::from_pairs(&[("OUT_DIR", out.to_str().unwrap())]);
+        let file = kept_file(&env).unwrap();
+        assert_eq!(file, dir.join("target/debug/build/lowmem-rustc-vv"));
+        // Any absolute file stands in for the compiler binary.
+        let compiler = dir.join("rustc");
+        std::fs::write(&compiler, "a compiler").unwrap();
+        let argv = vec![compiler.display().to_string()];
+        let key = key(&argv).unwrap();
+        let output = "rustc 1.95.0 (59807616e 2026-04-14)\nbinary: rustc\ncommit-hash: 59807616e\ncommit-date: 2026-04-14\nhost: x86_64-unknown-linux-gnu\nrelease: 1.95.0\nLLVM version: 20.1.8\n";
+        keep(&file, &key, output);
+        assert_eq!(read_kept(&file, &key).map(|v| v.minor), Some(95));
+        // Another compiler (a different size) is asked again.
+        std::fs::write(&compiler, "another compiler").unwrap();
+        let other = super::key(&argv).unwrap();
+        assert_ne!(other, key);
+        assert_eq!(read_kept(&file, &other), None);
+        assert_eq!(
+            super::key(&["rustc".to_string()]),
+            None,
+            "a bare name is not kept"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -402,6 +402,23 @@ mod tests {
         );
     }
 
+    /// polars 0.55.2's real graph at 2 GiB (the fixture lock, no sources on disk): short, and
+    /// polars-core named first.
+    #[test]
+    fn polars_at_2gib_is_short_and_names_polars_core_first() {
+        let mut config = Config::new();
+        config.system_root(machine("v1-nested-unlimited"));
+        let report = config.assess(&build_script_env(&[("LOWMEM_BUILD_MEMORY", "2GiB")]));
+        assert!(report.tier.is_short(), "{}", report.headline());
+        let estimate = report.estimate.as_ref().unwrap();
+        assert_eq!(estimate.heaviest[0].name, "polars-core");
+        assert!(
+            report.headline().contains("compiling polars-core ≈"),
+            "{}",
+            report.headline()
+        );
+    }
+
     #[test]
     fn without_a_graph_the_estimate_is_unknown_and_says_why() {
         let mut config = Config::new();

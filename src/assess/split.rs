@@ -89,3 +89,35 @@ pub(crate) fn split_plan(
         jobs,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::estimate::tests::{dev_knobs, polars_like};
+    use crate::size::MIB;
+
+    /// polars-like at debug 2: polars-core (2000) with its pipelined dependent polars-ops beside
+    /// it needs 2740 at two jobs, 2020 alone. At 2700 MiB (85%: 2295) the whole build fits only
+    /// at one job; split, polars-core alone fits and the rest fits at two.
+    #[test]
+    fn the_heavy_crate_alone_first_then_the_rest_with_more_jobs() {
+        let graph = polars_like();
+        let e = Estimator::for_tests(&graph);
+        let plan = split_plan(&e, &dev_knobs(2), 2700 * MIB, "--release").expect("a split plan");
+        assert_eq!(plan.heavy, "polars-core");
+        assert_eq!(plan.first, "cargo build --release -j 1 -p polars-core");
+        assert_eq!(
+            (plan.jobs, plan.then.as_str()),
+            (2, "cargo build --release -j 2")
+        );
+        assert!(plan.first_peak < 2700 * MIB && plan.then_peak < plan.first_peak);
+        assert!(plan.to_string().starts_with(
+            "build polars-core alone first: `cargo build --release -j 1 -p polars-core`"
+        ));
+        // Memory for everything: no plan; too little for polars-core alone: no plan either.
+        assert_eq!(split_plan(&e, &dev_knobs(2), 64 * 1024 * MIB, ""), None);
+        assert_eq!(split_plan(&e, &dev_knobs(2), 1024 * MIB, ""), None);
+        // One job asked: splitting cannot give more.
+        assert_eq!(split_plan(&e, &dev_knobs(1), 2700 * MIB, ""), None);
+    }
+}

@@ -215,6 +215,70 @@ pub fn append(path: &Path, record: &Record) -> std::io::Result<()> {
     file.write_all(text.as_bytes())
 }
 
+/// A store past this size is compacted by [`compact`].
+pub const COMPACT_ABOVE_BYTES: u64 = 2 << 20;
+
+/// Keeps the last `keep` records of each crate, version, kind and settings (and every record of
+/// a failed run among them), when the file at `path` is larger than [`COMPACT_ABOVE_BYTES`]:
+/// every build appends, and readers want the recent figures. Written aside and renamed, so a
+/// reader never sees half a file; records appended meanwhile by another build may be lost,
+/// which costs one measurement. Returns how many records were dropped.
+pub fn compact(path: &Path, keep: usize) -> std::io::Result<usize> {
+    if std::fs::metadata(path)?.len() <= COMPACT_ABOVE_BYTES {
+        return Ok(0);
+    }
+    let records = read(path);
+    let kept = newest(&records, keep);
+    let mut text = String::from(HEADER);
+    text.push('\n');
+    for r in &kept {
+        text.push_str(&r.to_line());
+        text.push('\n');
+    }
+    let temp = path.with_extension(format!("tsv.{}", std::process::id()));
+    std::fs::write(&temp, text)?;
+    std::fs::rename(&temp, path)?;
+    Ok(records.len() - kept.len())
+}
+
+/// The last `keep` records of each crate, version, kind, target and settings, in file order.
+fn newest(records: &[Record], keep: usize) -> Vec<Record> {
+    let key = |r: &Record| {
+        (
+            r.package.clone(),
+            r.version.clone(),
+            r.krate.clone(),
+            r.kind.clone(),
+            r.target.clone(),
+            r.opt.clone(),
+            r.debuginfo.clone(),
+            r.cgu.clone(),
+        )
+    };
+    let mut seen: Vec<(_, usize)> = Vec::new();
+    let mut keep_flags = vec![false; records.len()];
+    for (i, r) in records.iter().enumerate().rev() {
+        let k = key(r);
+        match seen.iter_mut().find(|(known, _)| *known == k) {
+            Some((_, count)) if *count >= keep => {}
+            Some((_, count)) => {
+                *count += 1;
+                keep_flags[i] = true;
+            }
+            None => {
+                seen.push((k, 1));
+                keep_flags[i] = true;
+            }
+        }
+    }
+    records
+        .iter()
+        .zip(keep_flags)
+        .filter(|(_, k)| *k)
+        .map(|(r, _)| r.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +336,35 @@ mod tests {
         text.push_str(&format!("{}\tsome-future-field\n", sample().to_line()));
         let records = parse(&text);
         assert_eq!(records, vec![sample(), sample()]);
+    }
+
+    #[test]
+    fn compaction_keeps_the_newest_of_each_crate_and_settings() {
+        let mut records = Vec::new();
+        for i in 0..5 {
+            let mut r = sample();
+            r.start_ms = i;
+            records.push(r.clone());
+            r.debuginfo = "0".into();
+            records.push(r);
+        }
+        let kept = newest(&records, 2);
+        assert_eq!(kept.len(), 4);
+        assert_eq!(
+            kept.iter().map(|r| r.start_ms).collect::<Vec<_>>(),
+            [3, 3, 4, 4],
+            "the two newest of each, in file order"
+        );
+        // A small file is left alone.
+        let dir = std::env::temp_dir().join(format!("lowmem-compact-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = path_in(&dir);
+        for r in &records {
+            append(&path, r).unwrap();
+        }
+        assert_eq!(compact(&path, 2).unwrap(), 0);
+        assert_eq!(read(&path).len(), 10);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, ExitStatus};
 use std::time::Duration;
 
+/// How many records of each crate and settings the store keeps when it is compacted.
+const STORE_KEEP: usize = 3;
+
 /// Keeps at least this much free beside what running rustcs were expected to take (KiB), or
 /// the share of the budget below, whichever is more.
 const MARGIN_KIB: u64 = 64 * 1024;
@@ -199,6 +202,10 @@ impl Setup {
         };
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(store) = &self.store {
+            // Every build appends; past a few MiB only the recent figures are kept.
+            let _ = store::compact(store, STORE_KEEP);
         }
         if !status.success() {
             let lines = postmortem::explain(&self.facts());

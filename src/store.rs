@@ -29,7 +29,9 @@
 //! | 20 | `deps` | the hashes of the `--extern` crates (from their file names), joined by `,` |
 //! | 21 | `manifest_dir` | `CARGO_MANIFEST_DIR` |
 //!
-//! Later versions may add fields at the end; readers ignore what they do not know.
+//! Later versions may add fields at the end; readers ignore what they do not know. Every governed
+//! build appends; `cargo lowmem` compacts a store past 2 MiB to the newest three records of each
+//! crate, version, kind, target and settings ([`compact`]).
 
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -118,6 +118,25 @@ pub fn admit(me: &Waiting, running: &[Running], waiting: &[Waiting], room: Room)
     Decision::Admit
 }
 
+/// The free memory expected `ahead_ms` from now if it goes on falling as it fell from
+/// `before_kib` to `now_kib` over the last `elapsed_ms` (rustc can take a few hundred MiB a
+/// second: a check that only looks at what is free now acts after the kernel has). Rising or
+/// unknown: what is free now.
+pub fn projected_free_kib(
+    before_kib: Option<u64>,
+    now_kib: u64,
+    elapsed_ms: u64,
+    ahead_ms: u64,
+) -> u64 {
+    match before_kib {
+        Some(before) if before > now_kib && elapsed_ms > 0 => {
+            let fall = (before - now_kib).saturating_mul(ahead_ms) / elapsed_ms;
+            now_kib.saturating_sub(fall)
+        }
+        _ => now_kib,
+    }
+}
+
 /// Under pressure (less than `kill_margin_kib` free, or the kernel stalling on memory), the
 /// rustc that gives way: the newest, never the oldest, and only when two or more run.
 pub fn victim(
@@ -281,6 +300,26 @@ mod tests {
             victim(&[a], 0, 32 * MIB, true),
             None,
             "the only one runs on"
+        );
+    }
+
+    #[test]
+    fn falling_memory_is_projected_ahead() {
+        // 200 MiB free, 100 MiB taken in the last 250 ms: in 300 ms, 80 MiB.
+        assert_eq!(
+            projected_free_kib(Some(300 * MIB), 200 * MIB, 250, 300),
+            80 * MIB
+        );
+        assert_eq!(projected_free_kib(Some(300 * MIB), 200 * MIB, 100, 300), 0);
+        // Rising, unchanged or no earlier reading: what is free now.
+        assert_eq!(
+            projected_free_kib(Some(100 * MIB), 200 * MIB, 250, 300),
+            200 * MIB
+        );
+        assert_eq!(projected_free_kib(None, 200 * MIB, 250, 300), 200 * MIB);
+        assert_eq!(
+            projected_free_kib(Some(300 * MIB), 200 * MIB, 0, 300),
+            200 * MIB
         );
     }
 }

@@ -442,23 +442,45 @@ impl Slot<'_> {
         let _ = fs::write(self.governor.unit_path(std::process::id()), line);
     }
 
-    /// Whether this rustc must give way now: memory is short and it is the newest running.
-    pub fn must_yield(&self) -> bool {
+    /// One pressure check: whether this rustc must give way now (memory is short, or will be by
+    /// the time of the next check at the rate it is falling, and this is the newest running),
+    /// and how fast to check next. `last` is the previous check's time and free memory; this
+    /// check's replaces it.
+    pub fn pressure(&self, last: &mut Option<(Instant, u64)>) -> Pressure {
         let Some(lock) = self.governor.lock() else {
-            return false;
+            return Pressure::default();
         };
         let units = self.governor.units();
         let (running, _) = split(&units);
         let room = self.governor.room(&running);
         drop(lock);
-        let victim = admission::victim(
-            &running,
-            room.free_kib,
-            self.governor.kill_margin_kib,
-            stalling(),
-        );
-        victim == Some(std::process::id())
+        let before = last.map(|(_, free)| free);
+        let elapsed_ms = last.map_or(0, |(at, _)| at.elapsed().as_millis() as u64);
+        *last = Some((Instant::now(), room.free_kib));
+        let margin = self.governor.kill_margin_kib;
+        let soon = admission::projected_free_kib(before, room.free_kib, elapsed_ms, CLOSE_AHEAD_MS);
+        let later = admission::projected_free_kib(before, room.free_kib, elapsed_ms, FAR_AHEAD_MS);
+        let victim = admission::victim(&running, soon, margin, stalling());
+        Pressure {
+            must_yield: victim == Some(std::process::id()),
+            close: running.len() > 1 && later < margin.saturating_mul(4),
+        }
     }
+}
+
+/// Looking ahead when checks are close together (every sample, at most 50 ms apart), ms: the
+/// time to the next check and for the kill to free memory.
+const CLOSE_AHEAD_MS: u64 = 100;
+/// Looking ahead from one relaxed check (every 250 ms) to the next, and the kill, ms.
+const FAR_AHEAD_MS: u64 = 300;
+
+/// What a pressure check found.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pressure {
+    /// Kill this rustc now (it will be retried alone).
+    pub must_yield: bool,
+    /// Memory is close to running out: check on every sample, not every 250 ms.
+    pub close: bool,
 }
 
 impl Drop for Slot<'_> {
@@ -578,7 +600,10 @@ mod tests {
             .join("units")
             .join(std::process::id().to_string())
             .exists());
-        assert!(!slot.must_yield(), "alone, it never yields");
+        assert!(
+            !slot.pressure(&mut None).must_yield,
+            "alone, it never yields"
+        );
         drop(slot);
         assert!(!dir
             .join("units")

@@ -24,6 +24,8 @@ pub const INNER_VAR: &str = "LOWMEM_BUILD_INNER_WRAPPER";
 pub const SAMPLE_VAR: &str = "LOWMEM_BUILD_SAMPLE_MS";
 /// How often a running rustc checks whether it must give way.
 const PRESSURE_EVERY: Duration = Duration::from_millis(250);
+/// How often, at most, when memory is close to running out (ms).
+const CLOSE_EVERY_MS: u64 = 50;
 
 /// Runs `rustc` with `args` as cargo asked, measured (and governed under `cargo lowmem`).
 /// Returns the exit code to exit with.
@@ -206,18 +208,27 @@ fn run_once(
             // Short at first, so that a rustc of a few milliseconds is seen at all.
             let mut interval = 2;
             let mut checked = Instant::now();
+            let mut last = None;
+            let mut close = false;
             while !done.load(Ordering::Relaxed) {
                 peak.fetch_max(sample::tree_anon_kib(pid), Ordering::Relaxed);
                 if let Some(slot) = slot {
-                    if checked.elapsed() >= PRESSURE_EVERY {
+                    if close || checked.elapsed() >= PRESSURE_EVERY {
                         checked = Instant::now();
-                        if !yielded.load(Ordering::Relaxed) && slot.must_yield() {
+                        let pressure = slot.pressure(&mut last);
+                        close = pressure.close;
+                        if !yielded.load(Ordering::Relaxed) && pressure.must_yield {
                             yielded.store(true, Ordering::Relaxed);
                             kill_tree(pid);
                         }
                     }
                 }
-                std::thread::park_timeout(Duration::from_millis(interval));
+                let wait = if close {
+                    interval.min(CLOSE_EVERY_MS)
+                } else {
+                    interval
+                };
+                std::thread::park_timeout(Duration::from_millis(wait));
                 interval = (interval * 2).min(max_interval);
             }
         });

@@ -144,6 +144,10 @@ pub struct Estimate {
     pub crate_peaks: Vec<CratePeak>,
     /// How many crates the build compiles.
     pub crates: usize,
+    /// What compiling one build script is expected to take, bytes (the size model's figure,
+    /// fitted on the calibration corpus: build scripts are small and alike). `cargo lowmem`
+    /// reserves it for a build script it has not measured before.
+    pub build_script: u64,
     /// Assumptions made that no measurement covers.
     pub assumptions: Vec<&'static str>,
 }
@@ -443,6 +447,7 @@ impl<'g> Estimator<'g> {
             heaviest: order.iter().take(HEAVIEST).map(|&i| peak_at(i)).collect(),
             crate_peaks: order.iter().map(|&i| peak_at(i)).collect(),
             crates: (0..self.units.len()).filter(|&i| included(i)).count(),
+            build_script: (self.model.script_mib.max(0.0) * MIB as f64) as u64,
             assumptions,
         }
     }

@@ -130,18 +130,32 @@ impl Setup {
                     .collect()
             })
             .unwrap_or_default();
+        let script_kib = report
+            .estimate
+            .as_ref()
+            .map(|e| e.build_script / 1024)
+            .filter(|&kib| kib > 0)
+            .unwrap_or(governor::UNKNOWN_KIB);
         let absolute =
             std::env::current_dir().map_or_else(|_| manifest.clone(), |cwd| cwd.join(&manifest));
         let rule_manifests = crate::rules::manifests(&absolute);
         let dir = dir.filter(|d| {
-            governor::prepare(d, budget_kib, margin, kill_margin, &plan, &rule_manifests)
-                .map_err(|e| {
-                    eprintln!(
-                        "warning: cargo-lowmem: cannot write {} ({e}); the build runs ungoverned",
-                        d.display()
-                    )
-                })
-                .is_ok()
+            governor::prepare(
+                d,
+                budget_kib,
+                margin,
+                kill_margin,
+                script_kib,
+                &plan,
+                &rule_manifests,
+            )
+            .map_err(|e| {
+                eprintln!(
+                    "warning: cargo-lowmem: cannot write {} ({e}); the build runs ungoverned",
+                    d.display()
+                )
+            })
+            .is_ok()
         });
         let inner = report
             .settings

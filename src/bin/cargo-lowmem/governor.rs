@@ -9,7 +9,8 @@
 //!   state, since, crate, expected KiB, alone, rustc's pid); a file whose process is gone (or
 //!   whose pid was reused: the start time differs) is stale and removed by whoever sees it;
 //! - `plan.tsv`: each crate's expected peak, written by the parent from the estimate;
-//! - `config`: the budget the user set (0 = none) and the margins;
+//! - `config`: the budget the user set (0 = none), the margins, and what a build script not
+//!   measured before is expected to take (KiB);
 //! - `events`: one line per thing worth saying (waiting, killed, retried), for the parent.
 
 use crate::admission::{self, Decision, Room, Running, Waiting};
@@ -33,12 +34,23 @@ const MAX_WAIT: Duration = Duration::from_secs(3600);
 /// How often a waiting wrapper looks again.
 const POLL: Duration = Duration::from_millis(150);
 /// What a crate missing from the plan is expected to take.
-const UNKNOWN_KIB: u64 = 256 * 1024;
+pub const UNKNOWN_KIB: u64 = 256 * 1024;
 
 pub fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Which part of a package a rustc compiles, for its expected peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Its library (or a binary's crate, not linking).
+    Compile,
+    /// A binary, test or other target that links.
+    Link,
+    /// Its build script.
+    BuildScript,
 }
 
 /// The governor of one build, as one wrapper sees it.
@@ -51,6 +63,7 @@ pub struct Governor {
     budget_kib: u64,
     margin_kib: u64,
     kill_margin_kib: u64,
+    script_kib: u64,
 }
 
 impl Governor {
@@ -61,6 +74,7 @@ impl Governor {
         let mut numbers = config.split_whitespace().map(|n| n.parse::<u64>().ok());
         let (budget_kib, margin_kib, kill_margin_kib) =
             (numbers.next()??, numbers.next()??, numbers.next()??);
+        let script_kib = numbers.next().flatten().unwrap_or(UNKNOWN_KIB);
         let plan = fs::read_to_string(dir.join("plan.tsv"))
             .unwrap_or_default()
             .lines()
@@ -82,6 +96,7 @@ impl Governor {
             budget_kib,
             margin_kib,
             kill_margin_kib,
+            script_kib,
         })
     }
 
@@ -116,6 +131,7 @@ impl Governor {
                 0,
                 DEFAULT_MARGIN_KIB,
                 DEFAULT_KILL_MARGIN_KIB,
+                UNKNOWN_KIB,
                 &[],
                 &[],
             )
@@ -141,17 +157,22 @@ impl Governor {
             .map(PathBuf::from)
     }
 
-    /// What compiling `package` (linking, for `links`) is expected to take, KiB: the plan's
-    /// figure, else the largest measured in `store` for this package, version and settings,
-    /// else a default.
+    /// What compiling `part` of `package` is expected to take, KiB: the plan's figure, else
+    /// the largest measured in the store for this package, version and settings, else a
+    /// default. A build script is never the plan's figure (that is its package's library):
+    /// measured, else what the parent said build scripts take.
     pub fn expected_for(
         &self,
         package: &str,
         version: &str,
-        links: bool,
+        part: Part,
         measured: impl FnOnce() -> Option<u64>,
     ) -> u64 {
-        let planned = self.expected_kib(package, version, links);
+        if part == Part::BuildScript {
+            // The plan's figures are the package's library or binary, not its build script.
+            return measured().unwrap_or(self.script_kib);
+        }
+        let planned = self.expected_kib(package, version, part == Part::Link);
         if planned != UNKNOWN_KIB {
             return planned;
         }
@@ -508,6 +529,7 @@ pub fn prepare(
     budget_kib: u64,
     margin_kib: u64,
     kill_margin_kib: u64,
+    script_kib: u64,
     plan: &[(String, String, bool, u64)],
     rule_manifests: &[PathBuf],
 ) -> std::io::Result<()> {
@@ -519,7 +541,7 @@ pub fn prepare(
     fs::write(dir.join(crate::rules::MANIFESTS), manifests)?;
     fs::write(
         dir.join("config"),
-        format!("{budget_kib} {margin_kib} {kill_margin_kib}\n"),
+        format!("{budget_kib} {margin_kib} {kill_margin_kib} {script_kib}\n"),
     )?;
     let mut text = String::new();
     for (package, version, link, kib) in plan {
@@ -575,6 +597,7 @@ mod tests {
             1024,
             64,
             32,
+            40,
             &[("big".into(), "1.0.0".into(), false, 900)],
             &[],
         )
@@ -592,6 +615,23 @@ mod tests {
         assert_eq!(governor.expected_kib("big", "1.0.0", false), 900);
         assert_eq!(governor.expected_kib("big", "1.0.0", true), 900);
         assert_eq!(governor.expected_kib("other", "1.0.0", false), UNKNOWN_KIB);
+        // polars-core's build script is not polars-core.
+        assert_eq!(
+            governor.expected_for("big", "1.0.0", Part::BuildScript, || None),
+            40
+        );
+        assert_eq!(
+            governor.expected_for("big", "1.0.0", Part::BuildScript, || Some(25)),
+            25
+        );
+        assert_eq!(
+            governor.expected_for("big", "1.0.0", Part::Link, || Some(25)),
+            900
+        );
+        assert_eq!(
+            governor.expected_for("other", "1.0.0", Part::Compile, || Some(25)),
+            25
+        );
         let slot = governor
             .admit("small", 10, false)
             .expect("admitted at once");

@@ -116,9 +116,20 @@ impl Unit {
         Some(unit)
     }
 
+    /// Which part of its package this invocation compiles, for its expected peak.
+    pub fn part(&self) -> crate::governor::Part {
+        use crate::governor::Part;
+        if self.kind == "build-script" {
+            Part::BuildScript
+        } else if self.links() {
+            Part::Link
+        } else {
+            Part::Compile
+        }
+    }
+
     /// Whether this invocation links (a binary, a test, a dylib, cdylib or proc-macro), so that
     /// a linker runs under it.
-    #[allow(dead_code)] // the governor reads it (next issue)
     pub fn links(&self) -> bool {
         self.emit == "link"
             && self.kind.split(',').any(|k| {

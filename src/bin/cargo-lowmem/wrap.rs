@@ -63,7 +63,7 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
         return code;
     }
     let expected = governor.as_ref().map_or(0, |g| {
-        g.expected_for(&package, &version, unit.links(), || {
+        g.expected_for(&package, &version, unit.part(), || {
             measured_kib(&unit, &package, &version)
         })
     });

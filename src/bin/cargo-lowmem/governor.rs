@@ -481,10 +481,14 @@ impl Slot<'_> {
         let margin = self.governor.kill_margin_kib;
         let soon = admission::projected_free_kib(before, room.free_kib, elapsed_ms, CLOSE_AHEAD_MS);
         let later = admission::projected_free_kib(before, room.free_kib, elapsed_ms, FAR_AHEAD_MS);
-        let victim = admission::victim(&running, soon, margin, stalling());
+        // Memory close to running out: the kernel's stall figures count too. They are the whole
+        // machine's (and linger for seconds after a stall), so with room to spare they say
+        // nothing about this build.
+        let close = running.len() > 1 && later < margin.saturating_mul(4);
+        let victim = admission::victim(&running, soon, margin, close && stalling());
         Pressure {
             must_yield: victim == Some(std::process::id()),
-            close: running.len() > 1 && later < margin.saturating_mul(4),
+            close,
         }
     }
 }

@@ -69,7 +69,11 @@ pub struct Governor {
 impl Governor {
     /// The governor of the running build, when `cargo lowmem` set one up.
     pub fn from_env() -> Option<Governor> {
-        let dir = PathBuf::from(std::env::var_os(DIR_VAR)?);
+        Governor::at(PathBuf::from(std::env::var_os(DIR_VAR)?))
+    }
+
+    /// The governor whose directory is `dir`; `None` until its config is written.
+    fn at(dir: PathBuf) -> Option<Governor> {
         let config = fs::read_to_string(dir.join("config")).ok()?;
         let mut numbers = config.split_whitespace().map(|n| n.parse::<u64>().ok());
         let (budget_kib, margin_kib, kill_margin_kib) =
@@ -247,7 +251,7 @@ impl Governor {
                         alone,
                         0,
                     );
-                    fs::write(self.unit_path(me), line).ok()?;
+                    write_whole(&self.unit_path(me), &line).ok()?;
                     drop(lock);
                     return Some(Slot {
                         governor: self,
@@ -261,7 +265,7 @@ impl Governor {
                 Decision::Wait { behind } => {
                     let line =
                         unit_line(me, start, "waiting", since, krate, expected_kib, alone, 0);
-                    fs::write(self.unit_path(me), line).ok()?;
+                    write_whole(&self.unit_path(me), &line).ok()?;
                     drop(lock);
                     if !said {
                         said = true;
@@ -300,6 +304,9 @@ impl Governor {
             return out;
         };
         for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".tmp") {
+                continue; // being written (see `write_whole`)
+            }
             let Some(unit) = fs::read_to_string(entry.path())
                 .ok()
                 .and_then(|t| Unit::parse(&t))
@@ -460,7 +467,7 @@ impl Slot<'_> {
             self.alone,
             child,
         );
-        let _ = fs::write(self.governor.unit_path(std::process::id()), line);
+        let _ = write_whole(&self.governor.unit_path(std::process::id()), &line);
     }
 
     /// One pressure check: whether this rustc must give way now (memory is short, or will be by
@@ -527,7 +534,11 @@ fn stalling() -> bool {
         .any(|avg| avg >= 20.0)
 }
 
-/// Writes a governor directory for a build (the parent's half): config and plan.
+/// Writes a governor directory for a build (the parent's half, or the first wrappers' of an
+/// always-on build): rule manifests, plan, and last the config, whose presence says the
+/// directory is ready. Each file is written whole under another name and renamed into place, so
+/// a wrapper reading it while another writes it (two wrappers of one cargo start together)
+/// never sees it empty or cut short.
 pub fn prepare(
     dir: &Path,
     budget_kib: u64,
@@ -542,11 +553,7 @@ pub fn prepare(
     for m in rule_manifests {
         manifests.push_str(&format!("{}\n", m.display()));
     }
-    fs::write(dir.join(crate::rules::MANIFESTS), manifests)?;
-    fs::write(
-        dir.join("config"),
-        format!("{budget_kib} {margin_kib} {kill_margin_kib} {script_kib}\n"),
-    )?;
+    write_whole(&dir.join(crate::rules::MANIFESTS), &manifests)?;
     let mut text = String::new();
     for (package, version, link, kib) in plan {
         text.push_str(&format!(
@@ -554,7 +561,24 @@ pub fn prepare(
             u8::from(*link)
         ));
     }
-    fs::write(dir.join("plan.tsv"), text)
+    write_whole(&dir.join("plan.tsv"), &text)?;
+    write_whole(
+        &dir.join("config"),
+        &format!("{budget_kib} {margin_kib} {kill_margin_kib} {script_kib}\n"),
+    )
+}
+
+/// Writes `text` to a file of this process (and call) beside `path`, then renames it to `path`.
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.{call}.tmp", std::process::id()));
+    let temporary = path.with_file_name(name);
+    fs::write(&temporary, text)?;
+    fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = fs::remove_file(&temporary);
+    })
 }
 
 #[cfg(test)]
@@ -588,6 +612,38 @@ mod tests {
         let pid = child.id();
         child.wait().unwrap();
         assert_eq!(start_time(pid), None);
+    }
+
+    /// The first wrappers of an always-on build prepare the directory together while others
+    /// read it: a reader never finds it half written.
+    #[test]
+    fn a_directory_being_prepared_is_never_read_half_written() {
+        let dir = std::env::temp_dir().join(format!("lowmem-gov-race-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let plan: Vec<(String, String, bool, u64)> = (0..200)
+            .map(|i| (format!("crate-{i}"), "1.0.0".to_string(), false, i))
+            .collect();
+        prepare(&dir, 0, 64, 32, 40, &plan, &[]).unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    for _ in 0..300 {
+                        prepare(&dir, 0, 64, 32, 40, &plan, &[]).unwrap();
+                    }
+                });
+            }
+            for _ in 0..300 {
+                let governor = Governor::at(dir.clone()).expect("config readable");
+                assert_eq!(governor.script_kib, 40);
+                assert_eq!(governor.plan.len(), 200);
+            }
+        });
+        // A unit file being written is not a unit (nor garbage to remove).
+        fs::write(dir.join("units").join("123.4.tmp"), "garbage").unwrap();
+        let governor = Governor::at(dir.clone()).unwrap();
+        assert!(governor.units().is_empty());
+        assert!(dir.join("units").join("123.4.tmp").exists());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A wrapper killed while it held a slot leaves a file behind; the next wrapper sees its

@@ -576,9 +576,11 @@ fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
     name.push(format!(".{}.{call}.tmp", std::process::id()));
     let temporary = path.with_file_name(name);
     fs::write(&temporary, text)?;
-    fs::rename(&temporary, path).inspect_err(|_| {
+    let renamed = fs::rename(&temporary, path);
+    if renamed.is_err() {
         let _ = fs::remove_file(&temporary);
-    })
+    }
+    renamed
 }
 
 #[cfg(test)]

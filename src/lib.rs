@@ -235,6 +235,7 @@ mod glob;
 mod graph;
 mod members;
 mod options;
+mod order;
 mod output;
 mod probe;
 mod process;

@@ -23,7 +23,7 @@ pub(crate) fn members(root: &Path, table: &Table) -> Vec<PathBuf> {
             }
         }
     }
-    out.sort();
+    out.sort_unstable();
     out.dedup();
     out
 }
@@ -65,7 +65,7 @@ fn expand(root: &Path, pattern: &str) -> Vec<PathBuf> {
                 })
                 .map(|e| e.path())
                 .collect();
-            found.sort();
+            found.sort_unstable();
             next.extend(found);
         }
         dirs = next;

@@ -229,8 +229,9 @@ impl<'g> Estimator<'g> {
         let model = model::Model::parse(model_text);
         let n = graph.packages.len();
         // The store's records by package, for a binary search per package.
-        let mut stored: Vec<&Record> = store.iter().filter(|r| r.succeeded()).collect();
-        stored.sort_by(|a, b| a.package.cmp(&b.package));
+        let stored: Vec<&Record> = store.iter().filter(|r| r.succeeded()).collect();
+        let packages: Vec<&str> = stored.iter().map(|r| r.package.as_str()).collect();
+        let stored = crate::order::permute(stored, &crate::order::by_str_keys(&packages));
         let units = (0..n)
             .map(|i| {
                 let p = &graph.packages[i];
@@ -431,8 +432,12 @@ impl<'g> Estimator<'g> {
                 link: link.is_some(),
             }
         };
-        let mut order: Vec<usize> = (0..weights.len()).filter(|&i| included(i)).collect();
-        order.sort_by(|&a, &b| weights[b].cmp(&weights[a]));
+        let order: Vec<usize> = (0..weights.len()).filter(|&i| included(i)).collect();
+        let heaviest_first: Vec<u64> = order.iter().map(|&i| u64::MAX - weights[i]).collect();
+        let order: Vec<usize> = crate::order::by_keys(&heaviest_first)
+            .into_iter()
+            .map(|k| order[k])
+            .collect();
         let together: Vec<CratePeak> = chosen.iter().map(|&i| peak_at(i)).collect();
         Estimate {
             peak,

@@ -40,11 +40,11 @@ pub(crate) fn heaviest_moment(
     jobs: usize,
     shares: Shares,
 ) -> (f64, Vec<usize>) {
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| weights[b].cmp(&weights[a]).then(a.cmp(&b)));
+    let heaviest_first: Vec<u64> = weights.iter().map(|&w| u64::MAX - w).collect();
+    let order = crate::order::by_keys(&heaviest_first);
     let mut best = (0.0, Vec::new());
     for &top in order.iter().take(TOPS) {
-        let mut beside: Vec<(f64, usize)> = order
+        let beside: Vec<(f64, usize)> = order
             .iter()
             .filter(|&&other| other != top)
             .filter_map(|&other| {
@@ -56,7 +56,12 @@ pub(crate) fn heaviest_moment(
                 Some((share * weights[other] as f64, other))
             })
             .collect();
-        beside.sort_by(|a, b| b.0.total_cmp(&a.0));
+        // Largest share first (to a 1/1024 KiB; ties in the order above).
+        let largest_first: Vec<u64> = beside
+            .iter()
+            .map(|b| u64::MAX - (b.0 * 1024.0) as u64)
+            .collect();
+        let mut beside = crate::order::permute(beside, &crate::order::by_keys(&largest_first));
         beside.truncate(jobs.max(1) - 1);
         let total = weights[top] as f64 + beside.iter().map(|b| b.0).sum::<f64>();
         if total > best.0 || best.1.is_empty() {

@@ -32,9 +32,9 @@ pub(crate) struct Row<'a> {
 /// Reads the table's rows, sorted by package (the shipped table already is); malformed lines
 /// are skipped.
 pub(crate) fn rows(text: &str) -> Vec<Row<'_>> {
-    let mut rows: Vec<Row<'_>> = text.lines().filter_map(row).collect();
-    rows.sort_by(|a, b| a.package.cmp(b.package));
-    rows
+    let rows: Vec<Row<'_>> = text.lines().filter_map(row).collect();
+    let packages: Vec<&str> = rows.iter().map(|r| r.package).collect();
+    crate::order::permute(rows, &crate::order::by_str_keys(&packages))
 }
 
 fn row(line: &str) -> Option<Row<'_>> {

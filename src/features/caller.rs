@@ -155,7 +155,7 @@ fn active_features(env: &Env, manifest: &Table) -> Vec<String> {
             .filter(|f| !f.is_empty())
             .map(str::to_string)
             .collect();
-        features.sort();
+        features.sort_unstable();
         features.dedup();
         return features;
     }
@@ -163,7 +163,7 @@ fn active_features(env: &Env, manifest: &Table) -> Vec<String> {
         .into_iter()
         .filter(|name| env.is_set(&env_name(name)))
         .collect();
-    features.sort();
+    features.sort_unstable();
     features.dedup();
     features
 }
@@ -186,7 +186,7 @@ fn reduce(active: &[String], manifest: &Table) -> Vec<String> {
             covered.extend(closure);
         }
     }
-    kept.sort();
+    kept.sort_unstable();
     kept
 }
 

@@ -46,6 +46,13 @@ pub(crate) struct Entry {
     pub(crate) measured: bool,
 }
 
+/// Entries in the order of their keys (the file's order).
+pub(crate) fn sorted(entries: Vec<Entry>) -> Vec<Entry> {
+    let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+    let order = crate::order::by_str_keys(&keys);
+    crate::order::permute(entries, &order)
+}
+
 /// The key of a package.
 pub(crate) fn key(name: &str, version: &str, source: &str) -> String {
     format!("{name}\t{version}\t{source}")
@@ -62,8 +69,7 @@ pub(crate) fn parse(text: &str) -> Option<Vec<Entry>> {
     for line in lines {
         entries.push(parse_line(line)?);
     }
-    entries.sort_by(|a, b| a.key.cmp(&b.key));
-    Some(entries)
+    Some(sorted(entries))
 }
 
 fn parse_line(line: &str) -> Option<Entry> {

@@ -241,7 +241,8 @@ fn sorted_by_name(packages: &[Locked]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..packages.len()).collect();
     // Cargo writes them sorted already; sorting costs only for an edited file.
     if !packages.windows(2).all(|pair| pair[0].name <= pair[1].name) {
-        order.sort_by(|&a, &b| packages[a].name.cmp(&packages[b].name));
+        let names: Vec<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+        order = crate::order::by_str_keys(&names);
     }
     order
 }

@@ -328,7 +328,7 @@ pub(crate) fn facts(entries: Entries, files: Files) -> Manifest {
         let path = bin_path.or_else(|| files.main_rs.then(|| "src/main.rs".to_string()));
         (bin_name, path)
     };
-    deps.sort();
+    deps.sort_unstable();
     deps.dedup();
     keep_distinguishing_reqs(&mut deps);
     let features = feature_map(features, &deps);
@@ -347,7 +347,7 @@ pub(crate) fn facts(entries: Entries, files: Files) -> Manifest {
 /// The feature map: `[features]` and the implicit features of optional dependencies, sorted, as
 /// cargo builds it.
 fn feature_map(mut map: Vec<Feature>, deps: &[Dep]) -> Vec<Feature> {
-    map.sort();
+    map.sort_unstable();
     // An optional dependency is a feature of its own name unless some feature says `dep:name`
     // (cargo 1.60's explicit form hides it).
     let mut explicit: Vec<&str> = map
@@ -369,7 +369,7 @@ fn feature_map(mut map: Vec<Feature>, deps: &[Dep]) -> Vec<Feature> {
         }
     }
     map.append(&mut implicit);
-    map.sort();
+    map.sort_unstable();
     map
 }
 

@@ -335,7 +335,7 @@ fn read_uncached(
         files.push(package.dir.clone());
         files.push(package.dir.join("src"));
     }
-    files.sort();
+    files.sort_unstable();
     files.dedup();
     let (graph, saved) = assemble(&lock, &roots, resolved, manifests, reader, problems);
     (graph, saved, files)
@@ -561,8 +561,7 @@ impl Reader<'_> {
                 measured: self.measured[index],
             });
         }
-        entries.sort_by(|a, b| a.key.cmp(&b.key));
-        cache::store(cache_dir, &entries);
+        cache::store(cache_dir, &cache::sorted(entries));
     }
 }
 

@@ -366,7 +366,7 @@ impl<'m, F: FnMut(usize) -> Option<Manifest>> Resolver<'m, F> {
         self.followed.sort_unstable();
         self.followed.dedup();
         let mut problems = std::mem::take(&mut self.filter.problems);
-        problems.sort();
+        problems.sort_unstable();
         problems.dedup();
         Resolved {
             reached: (0..count).filter(|&i| built_for[i] != [false; 2]).collect(),

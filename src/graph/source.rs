@@ -248,14 +248,17 @@ impl Sources {
             Some(at) => at,
             None => {
                 let prefixes = index_prefixes(source);
-                let mut order: Vec<usize> = (0..dirs.len()).collect();
-                order.sort_by_key(|&i| {
-                    let dir_name = file_name(&dirs[i]);
-                    prefixes
-                        .iter()
-                        .position(|p| dir_name.starts_with(p.as_str()))
-                        .unwrap_or(prefixes.len())
-                });
+                let keys: Vec<u64> = dirs
+                    .iter()
+                    .map(|dir| {
+                        let dir_name = file_name(dir);
+                        prefixes
+                            .iter()
+                            .position(|p| dir_name.starts_with(p.as_str()))
+                            .unwrap_or(prefixes.len()) as u64
+                    })
+                    .collect();
+                let order = crate::order::by_keys(&keys);
                 self.registries.push((source.to_string(), order));
                 self.registries.len() - 1
             }
@@ -407,7 +410,7 @@ fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
         .collect();
-    dirs.sort();
+    dirs.sort_unstable();
     dirs
 }
 

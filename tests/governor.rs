@@ -210,10 +210,23 @@ fn a_crate_that_cannot_fit_gets_a_post_mortem() {
         &dir,
         &target,
         LOWMEM,
-        &["lowmem", "build", "-j2", "-p", "gen-a"],
+        &["lowmem", "build", "-j2", "-p", "gen-a", "--report"],
     );
     assert!(!ok, "{stderr}");
     assert!(cgroup.oom_kills() >= 1);
+    // The memory report shows the kill, the crate it hit and the limit it hit.
+    let path = stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Memory report saved to "))
+        .unwrap_or_else(|| panic!("no report path in: {stderr}"));
+    let html = std::fs::read_to_string(path).unwrap();
+    assert!(path.starts_with(target.to_str().unwrap()), "{path}");
+    assert!(
+        html.contains("OOM-killed by the kernel") && html.contains("<td>gen_a</td>"),
+        "{html}"
+    );
+    assert!(html.contains(">cgroup limit 384 MiB</text>"), "{html}");
+    assert!(html.contains("<td>killed (SIGKILL)</td>"), "{html}");
     assert!(
         stderr
             .contains("error: cargo-lowmem: the kernel's OOM killer killed rustc compiling gen_a"),

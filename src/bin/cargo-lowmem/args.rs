@@ -19,6 +19,10 @@ pub enum Command {
         command: Vec<OsString>,
         options: Options,
     },
+    /// `report <file>`: the memory report redrawn from a saved run or a store.
+    Report {
+        file: OsString,
+    },
     Help,
     Version,
 }
@@ -30,6 +34,8 @@ pub struct Options {
     pub memory: Option<String>,
     /// `--retry`: after an OOM kill, build again as the post-mortem says.
     pub retry: bool,
+    /// `--report`: write the memory report (HTML) of the build.
+    pub report: bool,
 }
 
 /// `cargo lowmem preflight`'s options.
@@ -57,6 +63,13 @@ pub fn parse(args: &[OsString]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" => Ok(Command::Version),
         "preflight" => preflight(rest).map(Command::Preflight),
+        "report" => match rest {
+            [file] => Ok(Command::Report { file: file.clone() }),
+            _ => Err(
+                "`report` takes one file: a saved run (<target>/lowmem/report/build-*.run) or a store (<target>/lowmem/peaks.tsv)"
+                    .into(),
+            ),
+        },
         "exec" => {
             let (options, rest) = options(rest)?;
             let command: Vec<OsString> = match rest.split_first() {
@@ -77,7 +90,7 @@ pub fn parse(args: &[OsString]) -> Result<Command, String> {
             })
         }
         other => Err(format!(
-            "unknown command `{other}`; accepted: preflight, exec, {}",
+            "unknown command `{other}`; accepted: preflight, exec, report, {}",
             VERBS.join(", ")
         )),
     }
@@ -98,6 +111,8 @@ fn options(args: &[OsString]) -> Result<(Options, Vec<OsString>), String> {
         }
         if text == "--retry" {
             options.retry = true;
+        } else if text == "--report" {
+            options.report = true;
         } else if text == "--memory" {
             let size = iter.next().ok_or("--memory needs a size, e.g. 2GiB")?;
             options.memory = Some(size.to_string_lossy().into_owned());
@@ -195,6 +210,7 @@ mod tests {
             "-p",
             "app",
             "--retry",
+            "--report",
         ]))
         .unwrap();
         assert_eq!(
@@ -204,7 +220,8 @@ mod tests {
                 args: os(&["--release", "-p", "app"]),
                 options: Options {
                     memory: Some("2GiB".into()),
-                    retry: true
+                    retry: true,
+                    report: true
                 }
             }
         );
@@ -224,7 +241,8 @@ mod tests {
                 command: os(&["maturin", "develop"]),
                 options: Options {
                     memory: Some("3G".into()),
-                    retry: false
+                    retry: false,
+                    report: false
                 }
             }
         );
@@ -256,6 +274,13 @@ mod tests {
             .unwrap_err()
             .contains("unknown command"));
         assert_eq!(parse(&[]).unwrap(), Command::Help);
+        assert_eq!(
+            parse(&os(&["report", "run.run"])).unwrap(),
+            Command::Report {
+                file: "run.run".into()
+            }
+        );
+        assert!(parse(&os(&["report"])).unwrap_err().contains("one file"));
     }
 
     #[test]

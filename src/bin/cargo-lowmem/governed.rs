@@ -69,6 +69,8 @@ pub fn run_exec(program: &[OsString], options: &Options) -> ExitCode {
 /// One governed run: the estimate, the governor's directory, the counters before.
 struct Setup {
     report: Report,
+    /// With `--report`: where the memory report goes.
+    report_dir: Option<PathBuf>,
     dir: Option<PathBuf>,
     store: Option<PathBuf>,
     started_ms: u64,
@@ -164,7 +166,10 @@ impl Setup {
             .map(|w| w.value.clone())
             .filter(|w| !is_ourselves(w));
         Setup {
-            store: target.map(|t| store::path_in(&t)),
+            store: target.as_ref().map(|t| store::path_in(t)),
+            report_dir: target
+                .filter(|_| options.report)
+                .map(|t| t.join("lowmem").join("report")),
             report,
             dir,
             started_ms: governor::now_ms(),
@@ -184,6 +189,9 @@ impl Setup {
         };
         if let Some(dir) = &self.dir {
             command.env(governor::DIR_VAR, dir);
+            if self.report_dir.is_some() {
+                command.env(wrap::TIMELINE_VAR, dir.join("timeline"));
+            }
         }
         if let Some(memory) = &self.memory {
             command.env("LOWMEM_BUILD_MEMORY", memory);
@@ -215,6 +223,7 @@ impl Setup {
             }
         };
         if let Some(dir) = &self.dir {
+            self.write_report(dir, options);
             let _ = std::fs::remove_dir_all(dir);
         }
         if let Some(store) = &self.store {
@@ -232,6 +241,60 @@ impl Setup {
             }
         }
         ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)
+    }
+
+    /// With `--report`: the memory report of this run, from what the wrappers wrote in the
+    /// governor's directory, saved under `<target>/lowmem/report/`; its path is said.
+    fn write_report(&self, dir: &Path, options: &Options) {
+        let Some(report_dir) = &self.report_dir else {
+            if options.report {
+                eprintln!("warning: cargo-lowmem: no target directory found; no memory report");
+            }
+            return;
+        };
+        let mut run = crate::report::gather(&dir.join("timeline"), &dir.join("events"));
+        run.started_ms = self.started_ms;
+        run.ended_ms = governor::now_ms();
+        run.budget_kib = self.report.memory.budget.map(|b| b / 1024);
+        run.limit_kib = self
+            .report
+            .memory
+            .cgroup
+            .as_ref()
+            .and_then(|c| c.limit.as_ref())
+            .map(|l| l.bytes / 1024);
+        run.budget_text = self.report.budget_text().unwrap_or_default();
+        let s = &self.report.settings;
+        run.settings = format!(
+            "profile {}, jobs {}, debug {}, codegen-units {}, linker {}",
+            s.profile, s.jobs.value, s.debuginfo.value, s.codegen_units.value, s.linker.value
+        );
+        run.advice = self.report.advice.iter().map(|a| a.to_string()).collect();
+        if let Some(split) = &self.report.split {
+            run.advice.push(split.to_string());
+        }
+        if let Some(estimate) = &self.report.estimate {
+            run.planned = estimate
+                .crate_peaks
+                .iter()
+                .map(|c| crate::timeline::Planned {
+                    package: c.name.clone(),
+                    version: c.version.clone(),
+                    link: c.link,
+                    kib: c.peak / 1024,
+                    source: c.source.to_string(),
+                })
+                .collect();
+        }
+        let stem = format!("build-{}", self.started_ms);
+        let title = format!("cargo lowmem: build memory, {}", stem);
+        match crate::report::save(&run, report_dir, &stem, &title) {
+            Ok(path) => crate::report::announce(&path),
+            Err(e) => eprintln!(
+                "warning: cargo-lowmem: cannot write the memory report in {} ({e})",
+                report_dir.display()
+            ),
+        }
     }
 
     /// The rustcs killed during this run (from the store) and the counters since.

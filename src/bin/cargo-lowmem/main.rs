@@ -6,7 +6,9 @@
 //! ```text
 //! cargo lowmem preflight [--release | --profile P] [--memory SIZE] [--manifest-path PATH] [-j N]
 //! cargo lowmem build | check | test | run | bench | doc | clippy [--memory SIZE] [--retry] [cargo args...]
-//! cargo lowmem exec [--memory SIZE] -- <command...>      (maturin develop, cargo nextest, ...)
+//! cargo lowmem exec [--memory SIZE] [--report] -- <command...>   (maturin develop, cargo nextest, ...)
+//! cargo lowmem build --report ...                        (and a memory report: HTML, under target/)
+//! cargo lowmem report <file>                             (the report redrawn from a saved run or a store)
 //! RUSTC_WRAPPER=cargo-lowmem cargo build                 (record only, or always on)
 //! ```
 #![deny(unsafe_code)]
@@ -15,12 +17,15 @@ mod admission;
 mod args;
 mod governed;
 mod governor;
+mod html;
 mod postmortem;
 mod preflight;
+mod report;
 mod rules;
 mod sample;
 #[allow(unsafe_code)]
 mod sys;
+mod timeline;
 mod unit;
 mod wrap;
 
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
             options,
         }) => governed::run_cargo(&verb, &args, &options),
         Ok(args::Command::Exec { command, options }) => governed::run_exec(&command, &options),
+        Ok(args::Command::Report { file }) => report::redraw(Path::new(&file)),
         Err(problem) => {
             eprintln!("error: cargo-lowmem: {problem}");
             usage();
@@ -67,6 +73,7 @@ fn is_compiler(arg: &OsString) -> bool {
     let ours = [
         "preflight",
         "exec",
+        "report",
         "help",
         "-h",
         "--help",
@@ -94,8 +101,9 @@ fn usage() -> ExitCode {
 
 usage:
   cargo lowmem preflight [--release | --profile P] [--memory SIZE] [--manifest-path PATH] [-j N]
-  cargo lowmem <build | check | test | run | bench | doc | clippy> [--memory SIZE] [--retry] [cargo args...]
-  cargo lowmem exec [--memory SIZE] [--retry] -- <command...>
+  cargo lowmem <build | check | test | run | bench | doc | clippy> [--memory SIZE] [--retry] [--report] [cargo args...]
+  cargo lowmem exec [--memory SIZE] [--retry] [--report] -- <command...>
+  cargo lowmem report <saved run or store file>   (the memory report, redrawn)
   RUSTC_WRAPPER=cargo-lowmem cargo build     (records each rustc's peak only)",
         env!("CARGO_PKG_VERSION")
     );

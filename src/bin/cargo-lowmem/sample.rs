@@ -3,18 +3,39 @@
 
 use std::fs;
 
+/// What a process tree holds now, KiB.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// Summed `RssAnon` of the tree (what the OOM killer is about).
+    pub anon_kib: u64,
+    /// Summed `VmRSS` of the tree.
+    pub rss_kib: u64,
+    /// Summed `VmRSS` of the descendants alone (the linker, the C compiler driver).
+    pub children_rss_kib: u64,
+}
+
 /// The summed `RssAnon` (KiB) of `pid` and all its descendants now; 0 when it is gone.
 pub fn tree_anon_kib(pid: u32) -> u64 {
-    let mut total = 0;
-    let mut pending = vec![pid];
+    tree(pid).anon_kib
+}
+
+/// What `pid` and all its descendants hold now; zeros when it is gone.
+pub fn tree(root: u32) -> Memory {
+    let mut memory = Memory::default();
+    let mut pending = vec![root];
     while let Some(pid) = pending.pop() {
         let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
             continue;
         };
-        total += field_kib(&status, "RssAnon:").unwrap_or(0);
+        memory.anon_kib += field_kib(&status, "RssAnon:").unwrap_or(0);
+        let rss = field_kib(&status, "VmRSS:").unwrap_or(0);
+        memory.rss_kib += rss;
+        if pid != root {
+            memory.children_rss_kib += rss;
+        }
         pending.extend(children(pid));
     }
-    total
+    memory
 }
 
 /// A `Name:   1234 kB` field of /proc/<pid>/status.

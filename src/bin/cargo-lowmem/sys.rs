@@ -1,6 +1,7 @@
 //! The two system calls std does not offer (at the package's Rust version): `getrusage(
 //! RUSAGE_CHILDREN)`, for the peak resident set and CPU time of rustc and the processes it waited
-//! for (the linker), as rustc-perf measures them; and `flock`, the lock the kernel releases when
+//! for (the linker), as rustc-perf measures them (and `RUSAGE_SELF`, for the wrapper's own CPU
+//! time, which the memory report shows); and `flock`, the lock the kernel releases when
 //! its holder dies, which the wrappers coordinate through.
 //!
 //! This is the only `unsafe` in the package: two calls, on Linux only. `getrusage` is used on
@@ -17,8 +18,18 @@ pub struct ChildUsage {
     pub cpu_ms: u64,
 }
 
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+/// The waited-for children's usage (`RUSAGE_CHILDREN`).
 pub fn children() -> Option<ChildUsage> {
+    usage(-1)
+}
+
+/// This process's own CPU time, ms (`RUSAGE_SELF`): what the wrapper itself spends.
+pub fn own_cpu_ms() -> Option<u64> {
+    usage(0).map(|u| u.cpu_ms)
+}
+
+#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+fn usage(who: i32) -> Option<ChildUsage> {
     #[repr(C)]
     struct RUsage {
         utime: [i64; 2],
@@ -28,7 +39,6 @@ pub fn children() -> Option<ChildUsage> {
     extern "C" {
         fn getrusage(who: i32, usage: *mut RUsage) -> i32;
     }
-    const RUSAGE_CHILDREN: i32 = -1;
     let mut usage = RUsage {
         utime: [0; 2],
         stime: [0; 2],
@@ -36,7 +46,7 @@ pub fn children() -> Option<ChildUsage> {
     };
     // SAFETY: `usage` is a valid, writable `struct rusage` for 64-bit Linux (see the module
     // docs); getrusage writes only within it and keeps no pointer.
-    let status = unsafe { getrusage(RUSAGE_CHILDREN, &mut usage) };
+    let status = unsafe { getrusage(who, &mut usage) };
     if status != 0 {
         return None;
     }
@@ -48,7 +58,7 @@ pub fn children() -> Option<ChildUsage> {
 }
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-pub fn children() -> Option<ChildUsage> {
+fn usage(_who: i32) -> Option<ChildUsage> {
     None
 }
 

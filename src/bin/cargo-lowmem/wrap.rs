@@ -22,6 +22,11 @@ pub const STORE_VAR: &str = "LOWMEM_BUILD_STORE";
 pub const INNER_VAR: &str = "LOWMEM_BUILD_INNER_WRAPPER";
 /// The sampling interval's upper bound in ms (default 50).
 pub const SAMPLE_VAR: &str = "LOWMEM_BUILD_SAMPLE_MS";
+/// Set by `cargo lowmem build --report`: the directory each rustc run's memory timeline is
+/// written to (one file per run, in the format of `timeline.rs`).
+pub const TIMELINE_VAR: &str = "LOWMEM_BUILD_TIMELINE";
+/// The timeline keeps a sample at most this often (ms).
+const TIMELINE_EVERY_MS: u64 = crate::timeline::STEP_MS;
 /// How often a running rustc checks whether it must give way.
 const PRESSURE_EVERY: Duration = Duration::from_millis(250);
 /// How often, at most, when memory is close to running out (ms).
@@ -93,6 +98,16 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
                 }
             }
         }
+        if let Some(dir) = std::env::var_os(TIMELINE_VAR) {
+            write_timeline(
+                Path::new(&dir),
+                &unit,
+                &package,
+                &version,
+                expected,
+                &outcome,
+            );
+        }
         let oom_killed = signal(outcome.status) == Some(9) && oom_kills() > kills_before;
         if let Some(g) = governor.as_ref() {
             if oom_killed {
@@ -118,6 +133,35 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
         }
         return exit_code(outcome.status);
     }
+}
+
+/// Writes this rustc run's memory timeline for the report (nothing when it cannot).
+fn write_timeline(
+    dir: &Path,
+    unit: &Unit,
+    package: &str,
+    version: &str,
+    expected_kib: u64,
+    outcome: &Outcome,
+) {
+    let run = crate::timeline::UnitRun {
+        krate: unit.krate.clone(),
+        package: package.to_string(),
+        version: version.to_string(),
+        kind: unit.kind.clone(),
+        start_ms: outcome.start_ms,
+        end_ms: outcome.start_ms + outcome.wall_ms,
+        expected_kib,
+        peak_anon_kib: outcome.anon_kib,
+        max_rss_kib: outcome.usage.max_rss_kib,
+        status: status_text(outcome.status),
+        wrapper_cpu_ms: sys::own_cpu_ms().unwrap_or(0),
+        rustc_cpu_ms: outcome.usage.cpu_ms,
+        samples: outcome.samples.clone(),
+    };
+    let name = format!("{}-{}.tsv", std::process::id(), outcome.start_ms);
+    let _ = std::fs::create_dir_all(dir);
+    let _ = std::fs::write(dir.join(name), crate::timeline::render_unit(&run));
 }
 
 /// The largest anonymous peak the store holds for this crate with these settings.
@@ -174,6 +218,8 @@ struct Outcome {
     usage: sys::ChildUsage,
     /// The governor killed it to make room.
     yielded: bool,
+    /// Its memory over time, under `cargo lowmem build --report`.
+    samples: Vec<crate::timeline::Sample>,
 }
 
 /// Runs rustc once: its stderr forwarded line by line (artifact notices cargo has already seen
@@ -198,7 +244,8 @@ fn run_once(
     let yielded = AtomicBool::new(false);
     let peak = AtomicU64::new(0);
     let done = AtomicBool::new(false);
-    let status = std::thread::scope(|scope| {
+    let keep_timeline = std::env::var_os(TIMELINE_VAR).is_some();
+    let (status, samples) = std::thread::scope(|scope| {
         let sampler = scope.spawn(|| {
             let max_interval = std::env::var(SAMPLE_VAR)
                 .ok()
@@ -210,8 +257,24 @@ fn run_once(
             let mut checked = Instant::now();
             let mut last = None;
             let mut close = false;
+            let mut samples: Vec<crate::timeline::Sample> = Vec::new();
             while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(sample::tree_anon_kib(pid), Ordering::Relaxed);
+                let memory = sample::tree(pid);
+                peak.fetch_max(memory.anon_kib, Ordering::Relaxed);
+                if keep_timeline {
+                    let now = crate::governor::now_ms();
+                    if samples
+                        .last()
+                        .map_or(true, |s| now >= s.t_ms + TIMELINE_EVERY_MS)
+                    {
+                        samples.push(crate::timeline::Sample {
+                            t_ms: now,
+                            rss_kib: memory.rss_kib,
+                            anon_kib: memory.anon_kib,
+                            children_rss_kib: memory.children_rss_kib,
+                        });
+                    }
+                }
                 if let Some(slot) = slot {
                     if close || checked.elapsed() >= PRESSURE_EVERY {
                         checked = Instant::now();
@@ -231,13 +294,15 @@ fn run_once(
                 std::thread::park_timeout(Duration::from_millis(wait));
                 interval = (interval * 2).min(max_interval);
             }
+            samples
         });
         let status = child.wait();
         done.store(true, Ordering::Relaxed);
         sampler.thread().unpark();
-        let _ = sampler.join();
-        status
-    })?;
+        let samples = sampler.join().unwrap_or_default();
+        (status, samples)
+    });
+    let status = status?;
     if let Some(forwarder) = forwarder {
         let _ = forwarder.join();
     }
@@ -248,6 +313,7 @@ fn run_once(
         anon_kib: peak.load(Ordering::Relaxed),
         usage: sys::children().unwrap_or_default(),
         yielded: yielded.load(Ordering::Relaxed),
+        samples,
     })
 }
 

@@ -59,6 +59,20 @@ impl MemorySnapshot {
         probe(&SystemRoot::new("/"))
     }
 
+    /// As [`MemorySnapshot::probe`], without looking for this build's own processes:
+    /// `this_build` is `None` and nothing is added back to the budget. Cheap enough to call
+    /// several times a second (`cargo lowmem`'s wrappers do, for the free memory they admit
+    /// rustc into); a process tree walk is not.
+    pub fn probe_free() -> MemorySnapshot {
+        cfg_if::cfg_if! {
+            if #[cfg(any(target_os = "linux", target_os = "android"))] {
+                probe_procfs_with(&SystemRoot::new("/"), false)
+            } else {
+                probe_sysinfo()
+            }
+        }
+    }
+
     /// Probes the machine whose `/` is at `root` (a fixture tree in tests).
     pub fn probe_at(root: impl AsRef<std::path::Path>) -> MemorySnapshot {
         probe(&SystemRoot::new(root.as_ref()))
@@ -91,6 +105,12 @@ pub(crate) fn probe(root: &SystemRoot) -> MemorySnapshot {
 /// Linux: /proc/meminfo and the cgroup files, read through `root`.
 #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
 pub(crate) fn probe_procfs(root: &SystemRoot) -> MemorySnapshot {
+    probe_procfs_with(root, true)
+}
+
+/// As `probe_procfs`, looking for this build's own processes only when `this_build` is set.
+#[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+fn probe_procfs_with(root: &SystemRoot, this_build: bool) -> MemorySnapshot {
     let mut problems = Vec::new();
     let info = match root.read("/proc/meminfo") {
         Ok(text) => meminfo::parse_meminfo(&text),
@@ -100,7 +120,11 @@ pub(crate) fn probe_procfs(root: &SystemRoot) -> MemorySnapshot {
         }
     };
     let cgroup = cgroup::read_cgroup(root, &mut problems);
-    let this_build = build::this_build(root);
+    let this_build = if this_build {
+        build::this_build(root)
+    } else {
+        None
+    };
     let own = this_build.as_ref().map_or(0, |b| b.anon);
     let available = info.available_or_estimate();
     let (mut budget, mut bounded_by) = match available {
@@ -326,6 +350,11 @@ mod tests {
         assert_eq!(got.this_build.as_ref().map(|b| b.processes), Some(3));
         assert_eq!(got.budget, Some(1191182336 + own));
         assert!(matches!(got.bounded_by, BudgetSource::Cgroup(_)));
+        // The governor's frequent probe skips the walk: the same machine, nothing added.
+        let free = probe_procfs_with(&SystemRoot::new(&root), false);
+        assert_eq!(free.this_build, None);
+        assert_eq!(free.budget, Some(1191182336));
+        assert_eq!(free.cgroup, got.cgroup);
         std::fs::remove_dir_all(&root).unwrap();
         // Without a running cargo nothing is added.
         let alone = probe_procfs(&SystemRoot::new(fixtures().join("v1-bind-mount")));

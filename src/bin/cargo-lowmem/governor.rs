@@ -326,7 +326,7 @@ impl Governor {
     /// Free memory now for the build: the smaller of the cgroup's headroom and available
     /// memory, and of the user's budget less what the running rustcs hold.
     fn room(&self, running: &[Running]) -> Room {
-        let snapshot = lowmem_build::MemorySnapshot::probe();
+        let snapshot = lowmem_build::MemorySnapshot::probe_free();
         let headroom = snapshot.cgroup.as_ref().and_then(|c| c.headroom);
         let mut free = [snapshot.available, headroom]
             .into_iter()

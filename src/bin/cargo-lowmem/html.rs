@@ -60,6 +60,15 @@ fn colour(name: &str, linker: bool) -> String {
     }
 }
 
+/// What a run is called: its crate, or its package's build script.
+fn label(unit: &crate::timeline::UnitRun) -> String {
+    if unit.kind == "build-script" && !unit.package.is_empty() {
+        format!("{} build script", unit.package)
+    } else {
+        unit.krate.clone()
+    }
+}
+
 /// A store status in words.
 fn status(text: &str) -> String {
     match text {
@@ -116,9 +125,10 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
     let running: Vec<String> = t
         .at_peak
         .iter()
-        .map(|&(u, kib)| format!("{} {}", run.units[u].krate, size(kib)))
+        .map(|&(u, kib)| format!("{} {}", label(&run.units[u]), size(kib)))
         .collect();
     let wall: u64 = run.units.iter().map(|u| u.wrapper_cpu_ms).sum();
+    let sampler_us: u64 = run.units.iter().map(|u| u.sampler_cpu_us).sum();
     let rustc: u64 = run.units.iter().map(|u| u.rustc_cpu_ms).sum();
     let killed = run.events.iter().filter(|e| e.kind == "oom-killed").count();
     let retried = run.events.iter().filter(|e| e.kind == "retrying").count();
@@ -169,10 +179,12 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
         row(
             "cost of measuring",
             format!(
-                "the wrappers' own CPU time {} ms, {:.2}% of rustc's {} ms",
+                "sampling {} ms of CPU, {:.2}% of rustc's {} ms; the wrappers in all (starting, admission, waiting, sampling) {} ms, {:.2}%",
+                sampler_us / 1000,
+                100.0 * sampler_us as f64 / 1000.0 / rustc as f64,
+                rustc,
                 wall,
                 100.0 * wall as f64 / rustc as f64,
-                rustc
             ),
         );
     }
@@ -243,9 +255,9 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
         }
         let unit = &run.units[band.unit];
         let name = if band.linker {
-            format!("{} (linker)", unit.krate)
+            format!("{} (linker)", label(unit))
         } else {
-            unit.krate.clone()
+            label(unit)
         };
         let fill = colour(&unit.krate, band.linker);
         let band_peak = band.values.iter().copied().max().unwrap_or(0);
@@ -280,19 +292,40 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
         "<polyline points=\"{}\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.5\"><title>summed anonymous memory</title></polyline>",
         line.trim_end()
     );
-    for (kib, label, colour) in [
-        (run.budget_kib, "budget", "#d00"),
-        (run.limit_kib, "cgroup limit", "#700"),
+    // The budget's label at the right end, the limit's at the left, so that they never overlap;
+    // one line when they are the same.
+    let same = run.budget_kib.is_some() && run.budget_kib == run.limit_kib;
+    for (kib, label, colour, left) in [
+        (
+            run.budget_kib,
+            if same {
+                "budget = cgroup limit"
+            } else {
+                "budget"
+            },
+            "#d00",
+            false,
+        ),
+        (
+            run.limit_kib.filter(|_| !same),
+            "cgroup limit",
+            "#700",
+            true,
+        ),
     ] {
         if let Some(kib) = kib {
+            let (label_x, anchor) = if left {
+                (LEFT + 4.0, "start")
+            } else {
+                (WIDTH - RIGHT - 4.0, "end")
+            };
             let _ = writeln!(
                 html,
-                "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"8 4\"><title>{label} {}</title></line><text x=\"{}\" y=\"{:.1}\" font-size=\"12\" fill=\"{colour}\" text-anchor=\"end\">{label} {}</text>",
+                "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"8 4\"><title>{label} {}</title></line><text x=\"{label_x}\" y=\"{:.1}\" font-size=\"12\" fill=\"{colour}\" text-anchor=\"{anchor}\">{label} {}</text>",
                 WIDTH - RIGHT,
                 y(kib),
                 y(kib),
                 size(kib),
-                WIDTH - RIGHT - 4.0,
                 y(kib) - 4.0,
                 size(kib)
             );
@@ -366,7 +399,7 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
         let _ = writeln!(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\" data-anon-kib=\"{}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&unit.krate),
+            esc(&label(unit)),
             esc(&unit.version),
             esc(&unit.kind),
             secs(unit.start_ms.saturating_sub(run.started_ms)),
@@ -438,6 +471,7 @@ mod tests {
                 "0".into()
             },
             wrapper_cpu_ms: 5,
+            sampler_cpu_us: 2000,
             rustc_cpu_ms: 1000,
             samples: vec![
                 Sample {
@@ -500,6 +534,7 @@ mod tests {
         );
         assert!(html.contains("2.0 GiB (cgroup &lt;limit&gt;)"));
         assert!(html.contains(">budget 2.00 GiB</text>"));
+        assert!(html.contains("text-anchor=\"start\">cgroup limit 3.00 GiB</text>"));
         assert!(html.contains(">cgroup limit 3.00 GiB</text>"));
         assert!(html.contains("<title>big: 0.0 s to 3.0 s, peak RSS 1.43 GiB"));
         assert!(html.contains("<title>app (linker):"));
@@ -510,7 +545,9 @@ mod tests {
         assert!(html.contains("OOM-killed by the kernel (1.2 GiB at its last sample)"));
         assert!(html.contains("0 held back, 0 killed to make room and retried, 1 OOM-killed"));
         assert!(html.contains("fix 1"));
-        assert!(html.contains("15 ms, 0.50% of rustc's 3000 ms"));
+        assert!(html.contains(
+            "sampling 6 ms of CPU, 0.20% of rustc's 3000 ms; the wrappers in all (starting, admission, waiting, sampling) 15 ms, 0.50%"
+        ));
         assert!(html.contains("<td>table</td><td>killed (SIGKILL)</td>"));
         assert!(html.contains("<td>-</td><td>ok</td>"));
         assert!(html.contains("data-anon-kib=\"750000\""));

@@ -19,23 +19,69 @@ pub fn tree_anon_kib(pid: u32) -> u64 {
     tree(pid).anon_kib
 }
 
+/// How many samples pass between two searches for new descendants.
+pub const FIND_EVERY: u32 = 4;
+
 /// What `pid` and all its descendants hold now; zeros when it is gone.
 pub fn tree(root: u32) -> Memory {
-    let mut memory = Memory::default();
-    let mut pending = vec![root];
-    while let Some(pid) = pending.pop() {
-        let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
-            continue;
-        };
-        memory.anon_kib += field_kib(&status, "RssAnon:").unwrap_or(0);
-        let rss = field_kib(&status, "VmRSS:").unwrap_or(0);
-        memory.rss_kib += rss;
-        if pid != root {
-            memory.children_rss_kib += rss;
+    Tree::new(root).sample(true)
+}
+
+/// A process tree sampled again and again. Finding the descendants means reading a file per
+/// thread of each process (rustc runs a dozen), so the wrappers look for new ones only every
+/// few samples and read the known ones' figures in between.
+pub struct Tree {
+    root: u32,
+    descendants: Vec<u32>,
+}
+
+impl Tree {
+    pub fn new(root: u32) -> Tree {
+        Tree {
+            root,
+            descendants: Vec::new(),
         }
-        pending.extend(children(pid));
     }
-    memory
+
+    /// What the tree holds now; `find` looks for descendants anew first.
+    pub fn sample(&mut self, find: bool) -> Memory {
+        if find {
+            self.descendants.clear();
+            let mut next = 0;
+            let mut pending = children(self.root);
+            while next < pending.len() {
+                let more = children(pending[next]);
+                pending.extend(more);
+                next += 1;
+            }
+            self.descendants = pending;
+        }
+        let mut memory = Memory::default();
+        let Some((anon, rss)) = status_kib(self.root) else {
+            return memory;
+        };
+        memory.anon_kib = anon;
+        memory.rss_kib = rss;
+        self.descendants.retain(|&pid| match status_kib(pid) {
+            Some((anon, rss)) => {
+                memory.anon_kib += anon;
+                memory.rss_kib += rss;
+                memory.children_rss_kib += rss;
+                true
+            }
+            None => false,
+        });
+        memory
+    }
+}
+
+/// `RssAnon` and `VmRSS` of one process, KiB; `None` when it is gone.
+fn status_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    Some((
+        field_kib(&status, "RssAnon:").unwrap_or(0),
+        field_kib(&status, "VmRSS:").unwrap_or(0),
+    ))
 }
 
 /// A `Name:   1234 kB` field of /proc/<pid>/status.

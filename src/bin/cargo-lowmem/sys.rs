@@ -16,6 +16,8 @@ pub struct ChildUsage {
     pub max_rss_kib: u64,
     /// User plus system CPU time, ms.
     pub cpu_ms: u64,
+    /// The same, µs.
+    pub cpu_us: u64,
 }
 
 /// The waited-for children's usage (`RUSAGE_CHILDREN`).
@@ -26,6 +28,11 @@ pub fn children() -> Option<ChildUsage> {
 /// This process's own CPU time, ms (`RUSAGE_SELF`): what the wrapper itself spends.
 pub fn own_cpu_ms() -> Option<u64> {
     usage(0).map(|u| u.cpu_ms)
+}
+
+/// The calling thread's CPU time, µs (`RUSAGE_THREAD`, Linux): what the sampler spends.
+pub fn thread_cpu_us() -> Option<u64> {
+    usage(1).map(|u| u.cpu_us)
 }
 
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
@@ -50,10 +57,12 @@ fn usage(who: i32) -> Option<ChildUsage> {
     if status != 0 {
         return None;
     }
-    let ms = |tv: [i64; 2]| (tv[0].max(0) as u64) * 1000 + (tv[1].max(0) as u64) / 1000;
+    let us = |tv: [i64; 2]| (tv[0].max(0) as u64) * 1_000_000 + tv[1].max(0) as u64;
+    let cpu_us = us(usage.utime) + us(usage.stime);
     Some(ChildUsage {
         max_rss_kib: usage.rest[0].max(0) as u64,
-        cpu_ms: ms(usage.utime) + ms(usage.stime),
+        cpu_ms: cpu_us / 1000,
+        cpu_us,
     })
 }
 

@@ -9,7 +9,8 @@
 //! - `planned  package  version  link(0|1)  expected_kib  source` (the estimate per crate)
 //! - `event  ms  kind  crate  detail` (waiting, retrying, oom-killed, ...)
 //! - `unit  crate  package  version  kind  start_ms  end_ms  expected_kib  peak_anon_kib
-//!   max_rss_kib  status  wrapper_cpu_ms  rustc_cpu_ms` (one rustc run), followed by its
+//!   max_rss_kib  status  wrapper_cpu_ms  rustc_cpu_ms  sampler_cpu_us` (one rustc run),
+//!   followed by its
 //! - `s  ms  rss_kib  anon_kib  children_rss_kib` samples.
 //!
 //! Unknown kinds and malformed lines are skipped, so later versions may add kinds.
@@ -46,8 +47,10 @@ pub struct UnitRun {
     pub max_rss_kib: u64,
     /// `0` (success), another exit code, or `sig<N>` (as the store).
     pub status: String,
-    /// CPU time the wrapper itself spent (sampling, admission), ms.
+    /// CPU time the wrapper itself spent (starting, admission, waiting, sampling), ms.
     pub wrapper_cpu_ms: u64,
+    /// CPU time of its sampler alone (sampling and pressure checks), µs.
+    pub sampler_cpu_us: u64,
     /// CPU time of rustc and its children, ms.
     pub rustc_cpu_ms: u64,
     pub samples: Vec<Sample>,
@@ -234,6 +237,7 @@ pub fn from_records(records: &[Record], since_ms: u64) -> Run {
                 max_rss_kib: r.rss_kib,
                 status: r.status.clone(),
                 wrapper_cpu_ms: 0,
+                sampler_cpu_us: 0,
                 rustc_cpu_ms: r.cpu_ms,
                 samples: vec![flat(r.start_ms), flat(end)],
             }
@@ -277,7 +281,7 @@ fn clean(text: &str) -> String {
 /// The `unit` line and the `s` lines of one rustc run.
 pub fn render_unit(u: &UnitRun) -> String {
     let mut text = format!(
-        "unit\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+        "unit\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
         clean(&u.krate),
         clean(&u.package),
         clean(&u.version),
@@ -289,7 +293,8 @@ pub fn render_unit(u: &UnitRun) -> String {
         u.max_rss_kib,
         clean(&u.status),
         u.wrapper_cpu_ms,
-        u.rustc_cpu_ms
+        u.rustc_cpu_ms,
+        u.sampler_cpu_us
     );
     for s in &u.samples {
         text.push_str(&format!(
@@ -394,6 +399,7 @@ pub fn parse(text: &str) -> Run {
                     status: text(10),
                     wrapper_cpu_ms: num(11).unwrap_or(0),
                     rustc_cpu_ms: num(12).unwrap_or(0),
+                    sampler_cpu_us: num(13).unwrap_or(0),
                     samples: Vec::new(),
                 });
             }
@@ -437,6 +443,7 @@ mod tests {
             max_rss_kib: samples.iter().map(|s| s.1).max().unwrap_or(0),
             status: "0".into(),
             wrapper_cpu_ms: 3,
+            sampler_cpu_us: 1500,
             rustc_cpu_ms: 900,
             samples: samples
                 .iter()

@@ -156,6 +156,7 @@ fn write_timeline(
         max_rss_kib: outcome.usage.max_rss_kib,
         status: status_text(outcome.status),
         wrapper_cpu_ms: sys::own_cpu_ms().unwrap_or(0),
+        sampler_cpu_us: outcome.sampler_us,
         rustc_cpu_ms: outcome.usage.cpu_ms,
         samples: outcome.samples.clone(),
     };
@@ -220,6 +221,8 @@ struct Outcome {
     yielded: bool,
     /// Its memory over time, under `cargo lowmem build --report`.
     samples: Vec<crate::timeline::Sample>,
+    /// CPU time of the sampler thread (sampling and pressure checks), µs.
+    sampler_us: u64,
 }
 
 /// Runs rustc once: its stderr forwarded line by line (artifact notices cargo has already seen
@@ -245,6 +248,7 @@ fn run_once(
     let peak = AtomicU64::new(0);
     let done = AtomicBool::new(false);
     let keep_timeline = std::env::var_os(TIMELINE_VAR).is_some();
+    let sampler_us = AtomicU64::new(0);
     let (status, samples) = std::thread::scope(|scope| {
         let sampler = scope.spawn(|| {
             let max_interval = std::env::var(SAMPLE_VAR)
@@ -258,8 +262,11 @@ fn run_once(
             let mut last = None;
             let mut close = false;
             let mut samples: Vec<crate::timeline::Sample> = Vec::new();
+            let mut tree = sample::Tree::new(pid);
+            let mut count: u32 = 0;
             while !done.load(Ordering::Relaxed) {
-                let memory = sample::tree(pid);
+                let memory = tree.sample(count % sample::FIND_EVERY == 0);
+                count = count.wrapping_add(1);
                 peak.fetch_max(memory.anon_kib, Ordering::Relaxed);
                 if keep_timeline {
                     let now = crate::governor::now_ms();
@@ -294,6 +301,7 @@ fn run_once(
                 std::thread::park_timeout(Duration::from_millis(wait));
                 interval = (interval * 2).min(max_interval);
             }
+            sampler_us.store(sys::thread_cpu_us().unwrap_or(0), Ordering::Relaxed);
             samples
         });
         let status = child.wait();
@@ -314,6 +322,7 @@ fn run_once(
         usage: sys::children().unwrap_or_default(),
         yielded: yielded.load(Ordering::Relaxed),
         samples,
+        sampler_us: sampler_us.load(Ordering::Relaxed),
     })
 }
 

@@ -509,7 +509,7 @@ pub fn event_line(kind: &str, krate: &str, detail: &str) -> String {
 }
 
 /// `~900000 KiB until polars_core (~2000000 KiB) finishes` with sizes people read.
-fn humanize(detail: &str) -> String {
+pub fn humanize(detail: &str) -> String {
     detail
         .split(' ')
         .map(|word| {

@@ -85,7 +85,7 @@ fn status(text: &str) -> String {
 fn event_style(kind: &str) -> (&'static str, &'static str) {
     match kind {
         "waiting" => ("held back", "#b58900"),
-        "retrying" => ("killed to make room, retried alone", "#cb4b16"),
+        "retrying" => ("retried alone", "#cb4b16"),
         "oom-killed" => ("OOM-killed by the kernel", "#dc322f"),
         "gave-up-waiting" => ("started after waiting too long", "#6c71c4"),
         "feature-rule" => ("feature rule broken", "#d33682"),
@@ -132,6 +132,11 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
     let rustc: u64 = run.units.iter().map(|u| u.rustc_cpu_ms).sum();
     let killed = run.events.iter().filter(|e| e.kind == "oom-killed").count();
     let retried = run.events.iter().filter(|e| e.kind == "retrying").count();
+    let made_room = run
+        .events
+        .iter()
+        .filter(|e| e.kind == "retrying" && e.detail.starts_with("killed to make room"))
+        .count();
     let waited = run.events.iter().filter(|e| e.kind == "waiting").count();
     html.push_str("<table class=\"summary\">\n");
     let mut row = |k: &str, v: String| {
@@ -170,7 +175,7 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
     }
     row(
         "governor",
-        format!("{waited} held back, {retried} killed to make room and retried, {killed} OOM-killed by the kernel"),
+        format!("{waited} held back, {made_room} killed to make room, {retried} retried alone, {killed} OOM-killed by the kernel"),
     );
     for (i, a) in run.advice.iter().enumerate() {
         row(&format!("fix {}", i + 1), esc(a));
@@ -341,7 +346,7 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
             secs(ms),
             esc(&e.krate),
             what,
-            esc(&e.detail),
+            esc(&crate::governed::humanize(&e.detail)),
             x(ms),
             x(ms),
             HEIGHT - BOTTOM,
@@ -380,7 +385,7 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
                 secs(e.t_ms.saturating_sub(run.started_ms)),
                 esc(&e.krate),
                 event_style(&e.kind).0,
-                esc(&e.detail)
+                esc(&crate::governed::humanize(&e.detail))
             );
         }
         html.push_str("</table>\n");
@@ -543,7 +548,9 @@ mod tests {
             "tiny is under 3%"
         );
         assert!(html.contains("OOM-killed by the kernel (1.2 GiB at its last sample)"));
-        assert!(html.contains("0 held back, 0 killed to make room and retried, 1 OOM-killed"));
+        assert!(html.contains(
+            "0 held back, 0 killed to make room, 0 retried alone, 1 OOM-killed by the kernel"
+        ));
         assert!(html.contains("fix 1"));
         assert!(html.contains(
             "sampling 6 ms of CPU, 0.20% of rustc's 3000 ms; the wrappers in all (starting, admission, waiting, sampling) 15 ms, 0.50%"
@@ -551,6 +558,30 @@ mod tests {
         assert!(html.contains("<td>table</td><td>killed (SIGKILL)</td>"));
         assert!(html.contains("<td>-</td><td>ok</td>"));
         assert!(html.contains("data-anon-kib=\"750000\""));
+    }
+
+    /// The recorded run of `timeline::tests::a_recorded_build_reads_and_adds_up`, drawn.
+    #[test]
+    fn a_recorded_oom_kill_is_drawn() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/report/web-320mib.run"
+        ))
+        .unwrap();
+        let run = crate::timeline::parse(&text);
+        let html = render(&run, &timeline(&run), "web in 320 MiB");
+        assert!(html.contains("6 held back, 0 killed to make room, 1 retried alone, 2 OOM-killed"));
+        assert_eq!(
+            html.matches("fill=\"#dc322f\"/></g>").count(),
+            2,
+            "two OOM marks"
+        );
+        assert!(html.contains("OOM-killed by the kernel (290 MiB at its last sample)"));
+        assert!(html.contains("held back (~301 MiB until tracing_attributes (~77 MiB) finishes)"));
+        assert!(
+            html.contains("<td>tokio</td><td>1.54.1</td><td>lib</td>"),
+            "{html}"
+        );
     }
 
     #[test]

@@ -563,6 +563,56 @@ mod tests {
         assert_eq!(parse(&noisy), run);
     }
 
+    /// A run recorded by `scripts/report-screenshot`: calibration/projects/web built with
+    /// `cargo lowmem build -j2 --report` in a 320 MiB memory cgroup, where tokio was OOM-killed,
+    /// retried alone and OOM-killed again.
+    #[test]
+    fn a_recorded_build_reads_and_adds_up() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/report/web-320mib.run"
+        ))
+        .unwrap();
+        let run = parse(&text);
+        assert_eq!(run.units.len(), 59);
+        assert_eq!(run.limit_kib, Some(320 * 1024));
+        // Every sample lies within its run, as the wrappers took them.
+        for u in &run.units {
+            assert!(
+                u.samples
+                    .iter()
+                    .all(|s| s.t_ms >= u.start_ms && s.t_ms <= u.end_ms + 1),
+                "{}",
+                u.krate
+            );
+        }
+        // The two kills are tokio's two runs, and each event names the peak its run recorded.
+        let tokio: Vec<&UnitRun> = run.units.iter().filter(|u| u.krate == "tokio").collect();
+        assert_eq!(tokio.len(), 2);
+        assert!(tokio.iter().all(|u| u.status == "sig9"));
+        let kills: Vec<&Event> = run
+            .events
+            .iter()
+            .filter(|e| e.kind == "oom-killed")
+            .collect();
+        assert_eq!(kills.len(), 2);
+        for (kill, unit) in kills.iter().zip(&tokio) {
+            assert_eq!(
+                kill.detail,
+                format!("{} KiB at its last sample", unit.peak_anon_kib)
+            );
+        }
+        // The kernel kept the anonymous memory under the limit; the RSS, with mapped files, was
+        // not; tokio alone held the RSS peak.
+        let t = timeline(&run);
+        let limit = run.limit_kib.unwrap();
+        assert!(t.total_anon[t.anon_peak_at] < limit);
+        assert!(t.total_rss[t.peak_at] > limit);
+        assert_eq!(run.units[t.at_peak[0].0].krate, "tokio");
+        // Rendering it again gives the same file.
+        assert_eq!(parse(&render(&run)), run);
+    }
+
     #[test]
     fn a_store_gives_flat_units() {
         let mut r = Record::default();

@@ -20,7 +20,9 @@
 //!   only when its expected peak fits, the newest gives way under pressure and is retried
 //!   alone, every rustc's measured peak goes into the store in the target directory (which
 //!   later estimates read first), and after an OOM kill it says which crate and what to change.
-//!   Building this crate as a dependency never builds the binary.
+//!   With `--report` it draws where the memory went (an HTML file under the target directory;
+//!   `cargo lowmem report <file>` redraws one). Building this crate as a dependency never builds
+//!   the binary.
 //!
 //! ```no_run
 //! // build.rs

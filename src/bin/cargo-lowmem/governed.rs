@@ -7,6 +7,7 @@
 use crate::args::{self, Options};
 use crate::governor;
 use crate::postmortem::{self, Counters, Facts, Killed};
+use crate::timeline::Event;
 use crate::wrap;
 use lowmem_build::store;
 use lowmem_build::{Config, Report, Tier};
@@ -486,11 +487,8 @@ fn print_events(path: &Path, offset: u64) -> u64 {
     }
     // Only whole lines; a line being written is read next time.
     let complete = text.rfind('\n').map_or(0, |i| i + 1);
-    for line in text[..complete].lines() {
-        let f: Vec<&str> = line.splitn(4, '\t').collect();
-        if let [_, kind, krate, detail] = f.as_slice() {
-            eprintln!("{}", event_line(kind, krate, detail));
-        }
+    for event in text[..complete].lines().filter_map(Event::parse) {
+        eprintln!("{}", event_line(&event.kind, &event.krate, &event.detail));
     }
     offset + complete as u64
 }

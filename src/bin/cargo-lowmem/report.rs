@@ -30,15 +30,7 @@ pub fn gather(timeline_dir: &Path, events: &Path) -> Run {
     run.events = std::fs::read_to_string(events)
         .unwrap_or_default()
         .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.splitn(4, '\t').collect();
-            Some(Event {
-                t_ms: f.first()?.parse().ok()?,
-                kind: f.get(1)?.to_string(),
-                krate: f.get(2)?.to_string(),
-                detail: f.get(3)?.to_string(),
-            })
-        })
+        .filter_map(Event::parse)
         .collect();
     run
 }

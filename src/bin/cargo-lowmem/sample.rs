@@ -46,15 +46,14 @@ impl Tree {
     /// What the tree holds now; `find` looks for descendants anew first.
     pub fn sample(&mut self, find: bool) -> Memory {
         if find {
-            self.descendants.clear();
+            let mut found = children(self.root);
             let mut next = 0;
-            let mut pending = children(self.root);
-            while next < pending.len() {
-                let more = children(pending[next]);
-                pending.extend(more);
+            while next < found.len() {
+                let more = children(found[next]);
+                found.extend(more);
                 next += 1;
             }
-            self.descendants = pending;
+            self.descendants = found;
         }
         let mut memory = Memory::default();
         let Some((anon, rss)) = status_kib(self.root) else {

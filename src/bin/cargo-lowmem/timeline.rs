@@ -65,6 +65,20 @@ pub struct Event {
     pub detail: String,
 }
 
+impl Event {
+    /// One line of the governor's `events` file: `ms  kind  crate  detail` (the detail may
+    /// hold tabs).
+    pub fn parse(line: &str) -> Option<Event> {
+        let f: Vec<&str> = line.splitn(4, '\t').collect();
+        Some(Event {
+            t_ms: f.first()?.parse().ok()?,
+            kind: f.get(1)?.to_string(),
+            krate: f.get(2)?.to_string(),
+            detail: f.get(3)?.to_string(),
+        })
+    }
+}
+
 /// What the estimate said for a crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
@@ -519,6 +533,21 @@ mod tests {
         assert_eq!(t.anon_peak_at, 5);
         // After a ends only b is left.
         assert_eq!(t.total_rss[7], 900);
+    }
+
+    #[test]
+    fn event_lines_read_as_the_governor_writes_them() {
+        assert_eq!(
+            Event::parse("12\tretrying\ttokio\tOOM-killed;\tagain"),
+            Some(Event {
+                t_ms: 12,
+                kind: "retrying".into(),
+                krate: "tokio".into(),
+                detail: "OOM-killed;\tagain".into(),
+            })
+        );
+        assert_eq!(Event::parse("x\twaiting\ta\tb"), None);
+        assert_eq!(Event::parse("12\twaiting\ta"), None);
     }
 
     #[test]

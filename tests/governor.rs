@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::temp_dir;
+use common::{generate_lockfile, temp_dir};
 use lowmem_build::store;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -123,12 +123,7 @@ fn workspace(name: &str) -> PathBuf {
         }
         std::fs::write(krate.join("src/lib.rs"), source).unwrap();
     }
-    let lock = Command::new(env!("CARGO"))
-        .args(["generate-lockfile", "--offline"])
-        .current_dir(&dir)
-        .status()
-        .unwrap();
-    assert!(lock.success());
+    generate_lockfile(&dir);
     dir
 }
 
@@ -264,12 +259,7 @@ fn feature_rules_in_the_manifest_stop_a_denied_build_before_the_crate_compiles()
         "[package]\nname = \"heavy\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nfull = []\n",
     );
     write("heavy/src/lib.rs", "pub fn f() {}\n");
-    let lock = Command::new(env!("CARGO"))
-        .args(["generate-lockfile", "--offline"])
-        .current_dir(&dir)
-        .status()
-        .unwrap();
-    assert!(lock.success());
+    generate_lockfile(&dir);
     let target = dir.join("target");
     let run = |args: &[&str], deny: bool| {
         let mut command = Command::new(LOWMEM);

@@ -51,7 +51,12 @@ pub fn cargo(dir: &Path, target: &Path, args: &[&str], env: &[(&str, &str)]) -> 
 /// The command [`cargo`] runs, before its `env`: for tests that set values that are not UTF-8
 /// or time the build.
 pub fn cargo_command(dir: &Path, target: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO"));
+    isolated_command(env!("CARGO"), dir, target, args)
+}
+
+/// `program args` in `dir`, isolated as [`cargo_command`] isolates cargo (for `cargo-lowmem`).
+pub fn isolated_command(program: &str, dir: &Path, target: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(program);
     cmd.args(args).current_dir(dir);
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
@@ -68,6 +73,20 @@ pub fn cargo_command(dir: &Path, target: &Path, args: &[&str]) -> Command {
         .env("CARGO_NET_OFFLINE", "true")
         .env("CARGO_TERM_COLOR", "never");
     cmd
+}
+
+/// Writes `dir`'s Cargo.lock from what is in the local registry (no network).
+pub fn generate_lockfile(dir: &Path) {
+    let lock = Command::new(env!("CARGO"))
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(
+        lock.success(),
+        "cargo generate-lockfile in {}",
+        dir.display()
+    );
 }
 
 /// What a cargo command printed.

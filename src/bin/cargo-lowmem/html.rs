@@ -96,17 +96,6 @@ fn event_style(kind: &str) -> (&'static str, &'static str) {
 /// The whole report.
 pub fn render(run: &Run, t: &Timeline, title: &str) -> String {
     let mut html = String::new();
-    let peak = t.total_rss.get(t.peak_at).copied().unwrap_or(0);
-    let anon_peak = t.total_anon.get(t.anon_peak_at).copied().unwrap_or(0);
-    let top = [Some(peak), run.budget_kib, run.limit_kib]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0)
-        .max(1024);
-    let span = t.times.last().copied().unwrap_or(0).max(1);
-    let x = |ms: u64| LEFT + (WIDTH - LEFT - RIGHT) * ms as f64 / span as f64;
-    let y = |kib: u64| HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * kib as f64 / (top as f64 * 1.05);
     let _ = write!(
         html,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\n<style>\
@@ -120,14 +109,25 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
         esc(title)
     );
 
-    // The summary.
+    summary(&mut html, run, t);
+    picture(&mut html, run, t);
+    tables(&mut html, run);
+    html.push_str("</body></html>\n");
+    html
+}
+
+/// The summary on top: the peaks, who held memory then, the budget, the settings, what the
+/// governor did, the fixes and what the measuring cost.
+fn summary(html: &mut String, run: &Run, t: &Timeline) {
+    let peak = t.total_rss.get(t.peak_at).copied().unwrap_or(0);
+    let anon_peak = t.total_anon.get(t.anon_peak_at).copied().unwrap_or(0);
     let when = t.times.get(t.peak_at).copied().unwrap_or(0);
     let running: Vec<String> = t
         .at_peak
         .iter()
         .map(|&(u, kib)| format!("{} {}", label(&run.units[u]), size(kib)))
         .collect();
-    let wall: u64 = run.units.iter().map(|u| u.wrapper_cpu_ms).sum();
+    let wrappers_ms: u64 = run.units.iter().map(|u| u.wrapper_cpu_ms).sum();
     let sampler_us: u64 = run.units.iter().map(|u| u.sampler_cpu_us).sum();
     let rustc: u64 = run.units.iter().map(|u| u.rustc_cpu_ms).sum();
     let killed = run.events.iter().filter(|e| e.kind == "oom-killed").count();
@@ -188,14 +188,27 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
                 sampler_us / 1000,
                 100.0 * sampler_us as f64 / 1000.0 / rustc as f64,
                 rustc,
-                wall,
-                100.0 * wall as f64 / rustc as f64,
+                wrappers_ms,
+                100.0 * wrappers_ms as f64 / rustc as f64,
             ),
         );
     }
     html.push_str("</table>\n");
+}
 
-    // The picture.
+/// The picture: the stacked bands, the anonymous line, the budget and limit, the event marks
+/// and the legend.
+fn picture(html: &mut String, run: &Run, t: &Timeline) {
+    let peak = t.total_rss.get(t.peak_at).copied().unwrap_or(0);
+    let top = [Some(peak), run.budget_kib, run.limit_kib]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(0)
+        .max(1024);
+    let span = t.times.last().copied().unwrap_or(0).max(1);
+    let x = |ms: u64| LEFT + (WIDTH - LEFT - RIGHT) * ms as f64 / span as f64;
+    let y = |kib: u64| HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * kib as f64 / (top as f64 * 1.05);
     let _ = writeln!(
         html,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"memory over time\">"
@@ -279,12 +292,12 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
                 format!(", {}", status(&unit.status))
             }
         );
-        area(&mut html, t, &mut below, &band.values, &fill, &tip, &x, &y);
+        area(html, t, &mut below, &band.values, &fill, &tip, &x, &y);
         legend.push((fill, name));
     }
     if others_count > 0 {
         let tip = format!("{others_count} smaller rustc and linker runs");
-        area(&mut html, t, &mut below, &others, "#bbbbbb", &tip, &x, &y);
+        area(html, t, &mut below, &others, "#bbbbbb", &tip, &x, &y);
         legend.push(("#bbbbbb".into(), tip));
     }
     // The anonymous total, the budget and the limit.
@@ -374,8 +387,10 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
         );
     }
     html.push_str("</div>\n");
+}
 
-    // The events and every run, as tables.
+/// The events and every rustc run, as tables.
+fn tables(html: &mut String, run: &Run) {
     if !run.events.is_empty() {
         html.push_str("<h2>What the governor did</h2>\n<table><tr><th>at</th><th>crate</th><th>what</th><th>detail</th></tr>\n");
         for e in &run.events {
@@ -418,8 +433,7 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}}td.n{{text-
             esc(&status(&unit.status))
         );
     }
-    html.push_str("</table>\n</body></html>\n");
-    html
+    html.push_str("</table>\n");
 }
 
 /// One band: a polygon from the stack so far up by `values`; the stack is raised.

@@ -1,17 +1,18 @@
 //! The builder and the one verb: read the machine and cargo's settings, decide, print.
 
 use crate::assess::{self, LinkersOnPath};
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::env::Env;
+use crate::error::Error;
 use crate::estimate::{self, Estimator, Knobs};
 use crate::features::{self, FeatureReport, Rule};
-use crate::options::{read_options, EnvOptions, Policy};
-use crate::output::{self, Capabilities};
+use crate::options::{read_options, Policy};
+use crate::output::{self, Capabilities, Printing, Switches};
 use crate::probe::{self, fs::SystemRoot, BudgetSource, MemorySnapshot};
 use crate::settings::{read_settings, BuildSettings};
 use crate::Report;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 /// The check, configured. `Config::new().check()` is [`check()`](crate::check).
@@ -22,6 +23,7 @@ use std::time::Duration;
 pub struct Config {
     policy: Policy,
     cargo_directives: bool,
+    switches: Switches,
     memory: Option<u64>,
     min_memory: Option<u64>,
     profile: Option<String>,
@@ -44,6 +46,7 @@ impl Config {
         Config {
             policy: Policy::Warn,
             cargo_directives: true,
+            switches: Switches::all(true),
             memory: None,
             min_memory: None,
             profile: None,
@@ -61,10 +64,35 @@ impl Config {
         self
     }
 
-    /// Whether to print cargo directives (default `true`). With `false`, `check` only returns the
-    /// report: for tests and tools. Deny never exits then; see [`Report::fails`].
+    /// Whether to print cargo directives at all (default `true`). With `false`, `check` only
+    /// returns the report: for tests and tools. Deny never fails the build then; see
+    /// [`Report::fails`]. With `true`, the three switches below choose what is printed.
     pub fn cargo_directives(&mut self, print: bool) -> &mut Config {
         self.cargo_directives = print;
+        self
+    }
+
+    /// Whether to print `cargo:warning` lines (default `true`). Deny mode's error is printed
+    /// regardless: it is not a warning.
+    pub fn cargo_warnings(&mut self, print: bool) -> &mut Config {
+        self.switches.warnings = print;
+        self
+    }
+
+    /// Whether to print the hints for your crate (default `true`): `cargo:rustc-env` with
+    /// `LOWMEM_BUILD_TIER`, `LOWMEM_BUILD_BUDGET_MB` and `LOWMEM_BUILD_JOBS_HINT`,
+    /// `cargo:rustc-cfg=lowmem` and `cargo:rustc-check-cfg=cfg(lowmem)`.
+    pub fn rustc_hints(&mut self, print: bool) -> &mut Config {
+        self.switches.hints = print;
+        self
+    }
+
+    /// Whether to print `cargo:rerun-if-env-changed` and `cargo:rerun-if-changed` for what the
+    /// check read (default `true`). Any `rerun-if` line turns off cargo's default of rerunning
+    /// the build script when any file of the package changes; a build script that relies on
+    /// that default, or prints its own `rerun-if` lines, can turn these off.
+    pub fn rerun_directives(&mut self, print: bool) -> &mut Config {
+        self.switches.rerun = print;
         self
     }
 
@@ -92,14 +120,18 @@ impl Config {
         self
     }
 
-    /// Read /proc and /sys under `root` instead of `/`: for tests on fixture trees and tools.
+    /// Read /proc and /sys under `root` instead of `/`. Internal and unstable (the `fuzzing`
+    /// feature): for the repository's tests, which point real build scripts at fixture trees.
+    #[cfg(any(test, feature = "fuzzing"))]
     pub fn system_root(&mut self, root: impl AsRef<Path>) -> &mut Config {
         self.system_root = root.as_ref().to_path_buf();
         self
     }
 
-    /// Set (`Some`) or remove (`None`) an environment variable for this check only, as if the
-    /// process had it: for tests and tools.
+    /// Set (`Some`) or remove (`None`) an environment variable for this check, as if the process
+    /// had it: for tools that ask "what if" (`cargo lowmem preflight --jobs 4 --memory 2GiB`
+    /// sets `CARGO_BUILD_JOBS` and `LOWMEM_BUILD_MEMORY`). The processes the check runs
+    /// (`rustc -vV`, `cargo tree`, `cargo -V`) see the same change.
     pub fn env_var(&mut self, key: &str, value: Option<&str>) -> &mut Config {
         self.env.push((key.to_string(), value.map(OsString::from)));
         self
@@ -156,31 +188,58 @@ impl Config {
     }
 
     /// Runs the check: probes memory, reads the settings, assesses, and (unless
-    /// `cargo_directives(false)`) prints the directives. In deny mode with memory short it fails
-    /// the build: with `cargo::error` where cargo has it (the build script goes on and cargo
-    /// fails after it), else by printing the error and exiting with status 1.
+    /// `cargo_directives(false)`) prints the directives. In deny mode, when memory is short or a
+    /// feature rule is broken, it fails the build: with `cargo::error` where cargo has it (the
+    /// build script goes on and cargo fails after it), else by printing the error to stderr and
+    /// exiting with status 1. [`Config::try_check`] leaves that to you.
     pub fn check(&self) -> Report {
-        let env = Env::process(&self.env);
-        let report = self.assess(&env);
-        if self.cargo_directives {
-            let caps = capabilities(&env, &report);
-            output::emit(&output::directives(&report, caps));
+        let report = self.run();
+        if self.cargo_directives
+            && output::emit(&output::directives(&report, report.printing.caps, true))
+        {
+            std::process::exit(1);
         }
         report
     }
 
-    /// Reads the machine, the settings and the build's graph through `env`, then decides.
+    /// As [`Config::check`], but never fails the build itself: it prints what warn mode
+    /// prints (warnings, hints, `rerun-if` lines) and returns an [`Error`] when the policy
+    /// would fail the build, so the caller decides (`?` from a `main` that returns `Result`
+    /// fails the build script with the error's lines).
+    pub fn try_check(&self) -> Result<Report, Error> {
+        let report = self.run();
+        if self.cargo_directives {
+            output::emit(&output::directives(&report, report.printing.caps, false));
+        }
+        match Error::of(&report) {
+            Some(kind) => Err(Error::new(kind, report)),
+            None => Ok(report),
+        }
+    }
+
+    /// Assesses this process's environment with the overrides laid on top.
+    fn run(&self) -> Report {
+        self.assess(&Env::process(&self.env))
+    }
+
+    /// Reads the machine, the settings and the build's graph through `env`, decides, and makes
+    /// the report.
     pub(crate) fn assess(&self, env: &Env) -> Report {
         let options = read_options(env);
+        let policy = options.policy.unwrap_or(self.policy);
         let system = SystemRoot::new(&self.system_root);
-        let memory = probe::probe(&system);
+        let mut memory = probe::probe(&system);
+        if let Some(bytes) = options.memory {
+            memory = memory.with_budget_override(bytes, BudgetSource::Override);
+        } else if let Some(bytes) = self.memory {
+            memory = memory.with_budget_override(bytes, BudgetSource::Configured);
+        }
         let manifest_dir = self.manifest_path.as_deref().and_then(Path::parent);
-        let settings = read_settings(env, self.profile.as_deref(), manifest_dir);
-        let (declared, declared_problems, declared_files) =
-            declared_rules(self.manifest_path.as_deref(), &settings);
+        let mut settings = read_settings(env, self.profile.as_deref(), manifest_dir);
+        let declared = declared_rules(self.manifest_path.as_deref(), &settings);
         let mut rules = self.rules.clone();
-        rules.extend(declared);
-        let features = if options.policy.unwrap_or(self.policy) == Policy::Off {
+        rules.extend(declared.rules);
+        let mut features = if policy == Policy::Off {
             FeatureReport::default()
         } else {
             features::verify(env, &rules, self.manifest_path.as_deref())
@@ -202,50 +261,45 @@ impl Config {
         let estimator = graph
             .as_ref()
             .map(|g| Estimator::new(g, &store, features.resolved.as_deref(), &rows));
-        let mut report = self.decide(memory, settings, options, estimator.as_ref(), || {
-            linkers_on_path(env)
-        });
-        if let Some(graph) = &graph {
-            report.notes.extend(graph.problems.iter().cloned());
-        }
-        report.notes.extend(graph_note);
-        report.problems.extend(declared_problems);
-        report.graph_files = graph_files;
-        report.graph_files.extend(declared_files);
-        report.governed = env.is_set("LOWMEM_GOVERNOR_DIR");
-        report.features = features;
-        report.watched_env = env.watched();
-        report
-    }
-
-    /// The functional core: plain data in, the report out. The linkers on PATH are looked up
-    /// only when there is advice to give.
-    fn decide(
-        &self,
-        mut memory: MemorySnapshot,
-        settings: BuildSettings,
-        options: EnvOptions,
-        estimator: Option<&Estimator<'_>>,
-        linkers: impl FnOnce() -> LinkersOnPath,
-    ) -> Report {
-        let policy = options.policy.unwrap_or(self.policy);
-        let verbose = options.verbose.unwrap_or(self.verbose);
-        if let Some(bytes) = options.memory {
-            memory = memory.with_budget_override(bytes, BudgetSource::Override);
-        } else if let Some(bytes) = self.memory {
-            memory = memory.with_budget_override(bytes, BudgetSource::Configured);
-        }
-        let knobs = Knobs::from_settings(&settings);
         let min_memory = options.min_memory.or(self.min_memory);
-        let verdict = assess::assess(estimator, &knobs, memory.budget, min_memory);
-        let (advice, split) = match (memory.budget, estimator) {
-            (Some(budget), Some(estimator)) if verdict.tier != assess::Tier::Ok => (
-                assess::advise(estimator, &settings, budget, linkers()),
-                assess::split_plan(estimator, &knobs, budget, &profile_flag(&settings)),
-            ),
-            _ => (Vec::new(), None),
-        };
-        Report {
+        let (verdict, advice, split) =
+            decide(&memory, &settings, min_memory, estimator.as_ref(), || {
+                linkers_on_path(env)
+            });
+
+        let mut diagnostics: Vec<Diagnostic> = options
+            .problems
+            .into_iter()
+            .chain(declared.problems)
+            .map(|p| Diagnostic::new(DiagnosticKind::Input, p))
+            .collect();
+        diagnostics.extend(
+            features
+                .problem
+                .take()
+                .map(|p| Diagnostic::new(DiagnosticKind::FeatureCheck, p)),
+        );
+        diagnostics.extend(Diagnostic::notes(std::mem::take(&mut memory.problems)));
+        diagnostics.extend(Diagnostic::notes(std::mem::take(&mut settings.problems)));
+        diagnostics.extend(Diagnostic::notes(
+            graph.iter().flat_map(|g| g.problems.iter().cloned()),
+        ));
+        diagnostics.extend(Diagnostic::notes(graph_note));
+        diagnostics.extend(Diagnostic::notes(std::mem::take(&mut features.notes)));
+
+        let mut files: Vec<PathBuf> = Vec::new();
+        for file in settings
+            .files_read
+            .iter()
+            .chain(&features.files)
+            .chain(&graph_files)
+            .chain(&declared.files)
+        {
+            if !files.contains(file) {
+                files.push(file.clone());
+            }
+        }
+        let mut report = Report {
             memory,
             settings,
             estimate: verdict.estimate,
@@ -254,23 +308,60 @@ impl Config {
             advice,
             split,
             policy,
-            verbose,
-            problems: options.problems,
-            notes: Vec::new(),
-            graph_files: Vec::new(),
-            governed: false,
-            features: FeatureReport::default(),
-            watched_env: Vec::new(),
-        }
+            features,
+            diagnostics,
+            printing: Printing {
+                verbose: options.verbose.unwrap_or(self.verbose),
+                switches: self.switches,
+                caps: Capabilities::new(None, None),
+                watched_env: Vec::new(),
+                files,
+                governed: env.is_set("LOWMEM_GOVERNOR_DIR"),
+            },
+        };
+        report.printing.caps = capabilities(env, &report);
+        report.printing.watched_env = env.watched();
+        report
     }
+}
+
+/// The functional core: plain data in, the verdict, the fixes and the split build out. The
+/// linkers on PATH are looked up only when there is advice to give.
+fn decide(
+    memory: &MemorySnapshot,
+    settings: &BuildSettings,
+    min_memory: Option<u64>,
+    estimator: Option<&Estimator<'_>>,
+    linkers: impl FnOnce() -> LinkersOnPath,
+) -> (
+    assess::Assessment,
+    Vec<assess::Advice>,
+    Option<assess::SplitPlan>,
+) {
+    let knobs = Knobs::from_settings(settings);
+    let verdict = assess::assess(estimator, &knobs, memory.budget, min_memory);
+    let (advice, split) = match (memory.budget, estimator) {
+        (Some(budget), Some(estimator)) if verdict.tier >= assess::Tier::Tight => (
+            assess::advise(estimator, settings, budget, linkers()),
+            assess::split_plan(estimator, &knobs, budget, &profile_flag(settings)),
+        ),
+        _ => (Vec::new(), None),
+    };
+    (verdict, advice, split)
+}
+
+/// The feature rules declared in manifests, what was wrong in them, and the files they were
+/// read from.
+#[derive(Debug, Default)]
+struct Declared {
+    rules: Vec<Rule>,
+    problems: Vec<String>,
+    files: Vec<PathBuf>,
 }
 
 /// The feature rules declared in the package's manifest (`manifest`, else the build script's
 /// package) and in its workspace root's, with the problems found and the files read.
-fn declared_rules(
-    manifest: Option<&Path>,
-    settings: &BuildSettings,
-) -> (Vec<Rule>, Vec<String>, Vec<PathBuf>) {
+fn declared_rules(manifest: Option<&Path>, settings: &BuildSettings) -> Declared {
     let own = manifest
         .map(Path::to_path_buf)
         .or_else(|| settings.manifest_dir.as_ref().map(|d| d.join("Cargo.toml")));
@@ -304,7 +395,11 @@ fn declared_rules(
         rules.extend(found);
         problems.extend(wrong);
     }
-    (rules, problems, read)
+    Declared {
+        rules,
+        problems,
+        files: read,
+    }
 }
 
 /// The cargo flag that selects the profile being built.
@@ -334,7 +429,7 @@ fn capabilities(env: &Env, report: &Report) -> Capabilities {
 }
 
 fn cargo_minor(env: &Env) -> Option<u32> {
-    let mut command = Command::new(env.text("CARGO")?);
+    let mut command = env.command(env.text("CARGO")?);
     command.arg("-V");
     let done = crate::process::run(command, Duration::from_secs(10)).ok()?;
     // "cargo 1.95.0 (f2d3ce0bd 2026-03-21)"
@@ -426,14 +521,15 @@ mod tests {
         let env = build_script_env(&[("CARGO_MANIFEST_DIR", "/nonexistent/app")]);
         let report = config.assess(&env);
         assert_eq!(report.estimate, None);
-        assert_eq!(report.tier, Tier::Ok);
+        assert_eq!(report.tier, Tier::Unknown);
         assert!(
             report
-                .notes
+                .diagnostics
                 .iter()
-                .any(|n| n.starts_with("no Cargo.lock in /nonexistent")),
+                .any(|d| d.kind == DiagnosticKind::Note
+                    && d.message.starts_with("no Cargo.lock in /nonexistent")),
             "{:?}",
-            report.notes
+            report.diagnostics
         );
         assert!(report.headline().contains("estimate unknown"));
     }
@@ -471,7 +567,13 @@ mod tests {
         let report = config.assess(&env);
         assert_eq!(report.policy, Policy::Warn, "the code's policy stays");
         assert_eq!(report.budget_mib(), 1024, "the code's memory stays");
-        assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+        let inputs: Vec<_> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.kind == DiagnosticKind::Input)
+            .collect();
+        assert_eq!(inputs.len(), 2, "{:?}", report.diagnostics);
+        assert!(inputs[0].message.starts_with("LOWMEM_BUILD="), "{inputs:?}");
 
         let env = build_script_env(&[
             ("LOWMEM_BUILD_MIN_MEMORY", "128GiB"),
@@ -503,7 +605,7 @@ mod tests {
         // A probe that finds nothing is unknown, never a failure.
         config.system_root("/nonexistent/lowmem_build");
         let unknown = config.assess(&build_script_env(&[]));
-        assert_eq!(unknown.tier, Tier::Ok);
+        assert_eq!(unknown.tier, Tier::Unknown);
         assert!(!unknown.fails());
         assert_eq!(unknown.budget_mib(), 0);
     }

@@ -39,6 +39,8 @@ const NOT_WATCHED: &[&str] = &[
 pub(crate) struct Env {
     /// Each name once.
     vars: Vec<(String, OsString)>,
+    /// What [`Env::process`] laid on top of the process environment, for child processes.
+    overrides: Vec<(String, Option<OsString>)>,
     /// Each name once, in the order first asked.
     read: RefCell<Vec<String>>,
 }
@@ -55,7 +57,23 @@ impl Env {
                 vars.push((key.clone(), v.clone()));
             }
         }
-        Env::from_vars(vars)
+        let mut env = Env::from_vars(vars);
+        env.overrides = overrides.to_vec();
+        env
+    }
+
+    /// A command for `program` whose environment is the one this check sees: the process's,
+    /// with the overrides of [`Env::process`] applied, so a variable set or removed through
+    /// [`Config::env_var`](crate::Config::env_var) reaches rustc and cargo too.
+    pub(crate) fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut command = std::process::Command::new(program);
+        for (key, value) in &self.overrides {
+            match value {
+                Some(v) => command.env(key, v),
+                None => command.env_remove(key),
+            };
+        }
+        command
     }
 
     /// Exactly these variables and no others (the last value of a name repeated wins).
@@ -69,6 +87,7 @@ impl Env {
         }
         Env {
             vars: unique,
+            overrides: Vec::new(),
             read: RefCell::new(Vec::new()),
         }
     }
@@ -219,5 +238,30 @@ mod tests {
         let err = env.get("LOWMEM_BUILD").unwrap_err();
         assert!(err.starts_with("LOWMEM_BUILD is not valid UTF-8"), "{err}");
         assert_eq!(env.text("LOWMEM_BUILD"), None);
+    }
+
+    /// What `Config::env_var` sets or removes is what rustc and cargo see too.
+    #[cfg(unix)]
+    #[test]
+    fn overrides_reach_child_processes() {
+        let env = Env::process(&[
+            ("LOWMEM_TEST_SET".to_string(), Some(OsString::from("given"))),
+            ("HOME".to_string(), None),
+        ]);
+        assert_eq!(env.text("LOWMEM_TEST_SET"), Some("given"));
+        let mut child = env.command("sh");
+        child.args([
+            "-c",
+            "printf '%s %s' \"${LOWMEM_TEST_SET-unset}\" \"${HOME-unset}\"",
+        ]);
+        let seen = child.output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&seen.stdout), "given unset");
+        // Without overrides the child inherits the process environment as it is.
+        let plain = Env::process(&[])
+            .command("sh")
+            .args(["-c", "printf %s \"${LOWMEM_TEST_SET-unset}\""])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&plain.stdout), "unset");
     }
 }

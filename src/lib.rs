@@ -227,7 +227,9 @@
 
 mod assess;
 mod config;
+mod diagnostic;
 mod env;
+mod error;
 mod estimate;
 mod features;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -248,6 +250,8 @@ pub mod store;
 
 pub use assess::{Advice, SplitPlan, Tier};
 pub use config::Config;
+pub use diagnostic::{Diagnostic, DiagnosticKind};
+pub use error::{Error, ErrorKind};
 pub use estimate::{CratePeak, Estimate, PeakSource, Phase};
 pub use features::{FeatureReport, FeatureRule, FeatureViolation};
 pub use options::Policy;
@@ -261,4 +265,18 @@ pub use settings::{BuildSettings, Debuginfo, Linker, Lto, Origin, RustcVersion, 
 /// hints always, and returns the [`Report`].
 pub fn check() -> Report {
     Config::new().check()
+}
+
+/// Runs the check with the defaults and never fails the build itself:
+/// `Config::new().try_check()`.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() -> Result<(), lowmem_build::Error> {
+///     lowmem_build::try_check()?;
+///     Ok(())
+/// }
+/// ```
+pub fn try_check() -> Result<Report, Error> {
+    Config::new().try_check()
 }

@@ -1,9 +1,11 @@
 //! The report: everything one check found and decided, as plain data, and its human summary.
 
 use crate::assess::{Advice, SplitPlan, Tier};
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::estimate::{Estimate, Phase};
 use crate::features::FeatureReport;
 use crate::options::Policy;
+use crate::output::Printing;
 use crate::probe::{BudgetSource, MemorySnapshot};
 use crate::settings::BuildSettings;
 use crate::size::{to_mib, Bytes};
@@ -18,33 +20,27 @@ pub struct Report {
     /// The build settings in effect.
     pub settings: BuildSettings,
     /// What the build is expected to need, from its dependency graph; `None` when the graph
-    /// could not be read (the notes say why).
+    /// could not be read (the diagnostics say why).
     pub estimate: Option<Estimate>,
     /// How the budget compares with the estimate.
     pub tier: Tier,
     /// The most parallel jobs that fit the budget with the current settings (the current number
     /// when memory is unknown).
     pub jobs_hint: u32,
-    /// The fixes, best first; empty when the tier is `ok`.
+    /// The fixes, best first; empty when the tier is `unknown` or `ok`.
     pub advice: Vec<Advice>,
     /// When one crate is the problem: build it alone first, then the rest.
     pub split: Option<SplitPlan>,
     /// The policy in force (after `LOWMEM_BUILD`).
     pub policy: Policy,
-    /// Whether everything is printed (`LOWMEM_BUILD_VERBOSE`).
-    pub verbose: bool,
-    /// Problems with the user's knobs, one line each (always shown).
-    pub problems: Vec<String>,
-    /// What the estimate could not read (the graph, sources), one line each (verbose).
-    pub notes: Vec<String>,
-    /// The files the estimate's graph comes from (Cargo.lock), for `rerun-if-changed`.
-    pub(crate) graph_files: Vec<std::path::PathBuf>,
-    /// Whether the build runs under `cargo lowmem` (its governor directory is set).
-    pub(crate) governed: bool,
     /// The feature check (empty when no feature rules were set).
     pub features: FeatureReport,
-    /// The environment variables read that a user can set (for `rerun-if-env-changed`).
-    pub watched_env: Vec<String>,
+    /// What could not be read or was not accepted: malformed knobs and declared rules, files and
+    /// figures the probe, the settings or the estimate ignored, a feature check that could not
+    /// run.
+    pub diagnostics: Vec<Diagnostic>,
+    /// What printing needs besides the verdict.
+    pub(crate) printing: Printing,
 }
 
 impl Report {
@@ -74,11 +70,7 @@ impl Report {
     /// One line: tier, budget and what bounded it, the estimate, where its peak is and the
     /// heaviest crates.
     pub fn headline(&self) -> String {
-        let s = &self.settings;
-        let budget = match self.memory.budget {
-            Some(b) => format!("{} ({})", Bytes(b), describe_budget(&self.memory)),
-            None => "unknown".to_string(),
-        };
+        let budget = self.budget_text().unwrap_or_else(|| "unknown".to_string());
         let verdict = match self.tier {
             Tier::Ok => "memory is sufficient",
             Tier::Tight => "memory is TIGHT",
@@ -86,11 +78,9 @@ impl Report {
             Tier::Critical => {
                 "memory is CRITICAL, expect rustc or the linker to be killed (SIGKILL)"
             }
+            _ => "memory need unknown",
         };
-        let settings = format!(
-            "profile {}, jobs {}, debug {}, codegen-units {}",
-            s.profile, s.jobs.value, s.debuginfo.value, s.codegen_units.value,
-        );
+        let settings = self.settings.summary();
         match &self.estimate {
             Some(e) => format!(
                 "{verdict}: budget {budget}, estimated need {} {} ({settings}; {} crates)",
@@ -102,26 +92,15 @@ impl Report {
         }
     }
 
-    /// The directives [`Config::check`](crate::Config::check) prints for this report, judged
-    /// by the compiler's version and the caller's `rust-version` (cargo itself is not asked).
+    /// The directives [`Config::check`](crate::Config::check) prints (or printed) for this
+    /// report, with the switches it was given: warnings, hints and `rerun-if` lines, and in
+    /// deny mode the error (`cargo::error=` lines, or the `error:` lines it writes to stderr
+    /// before exiting with status 1 on a cargo without `cargo::error`).
     pub fn directives(&self) -> Vec<String> {
-        let caps = crate::output::Capabilities::new(
-            self.settings.rustc.as_ref().map(|r| r.minor),
-            self.settings.caller_rust_version,
-        );
-        let output = crate::output::directives(self, caps);
+        let output = crate::output::directives(self, self.printing.caps, true);
         let mut lines = output.stdout;
         lines.extend(output.exit_with.unwrap_or_default());
         lines
-    }
-
-    /// The probe, settings and graph problems (unreadable files, odd values), one line each.
-    pub fn diagnostics(&self) -> impl Iterator<Item = &String> {
-        self.memory
-            .problems
-            .iter()
-            .chain(&self.settings.problems)
-            .chain(&self.notes)
     }
 }
 
@@ -319,17 +298,18 @@ impl fmt::Display for Report {
         for violation in &features.violations {
             row(f, "feature rule", violation.to_string())?;
         }
-        for line in features.problem.iter().chain(&features.notes) {
-            row(f, "feature note", line.clone())?;
-        }
         for (i, advice) in self.advice.iter().enumerate() {
             row(f, &format!("fix {}", i + 1), advice.to_string())?;
         }
         if let Some(split) = &self.split {
             row(f, "split build", split.to_string())?;
         }
-        for problem in self.problems.iter().chain(self.diagnostics()) {
-            row(f, "note", problem.clone())?;
+        for diagnostic in &self.diagnostics {
+            let name = match diagnostic.kind {
+                DiagnosticKind::FeatureCheck => "feature note",
+                _ => "note",
+            };
+            row(f, name, diagnostic.message.clone())?;
         }
         Ok(())
     }

@@ -14,8 +14,12 @@ use std::fmt;
 
 /// How the memory compares with what the build needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Tier {
-    /// Fits with room to spare (estimate at most 85% of the budget), or nothing is known.
+    /// The budget or the estimate could not be read (the report's diagnostics say why), so
+    /// nothing is judged.
+    Unknown,
+    /// Fits with room to spare (estimate at most 85% of the budget).
     Ok,
     /// Fits, but with less than 15% to spare.
     Tight,
@@ -27,9 +31,10 @@ pub enum Tier {
 }
 
 impl Tier {
-    /// The name used in `LOWMEM_BUILD_TIER`: `ok`, `tight`, `low`, `critical`.
+    /// The name used in `LOWMEM_BUILD_TIER`: `unknown`, `ok`, `tight`, `low`, `critical`.
     pub fn as_str(self) -> &'static str {
         match self {
+            Tier::Unknown => "unknown",
             Tier::Ok => "ok",
             Tier::Tight => "tight",
             Tier::Low => "low",
@@ -73,7 +78,8 @@ pub(crate) fn safe_jobs(estimator: &Estimator<'_>, knobs: &Knobs, budget: u64) -
 }
 
 /// Compares the estimate for `knobs` with `budget` (`None` = unknown) and `min_memory`. Without
-/// an estimator (no graph) or a budget, nothing is known and the tier is `ok`.
+/// an estimator (no graph) or a budget, nothing is known and the tier is `unknown` (unless the
+/// budget is known to be below `min_memory`).
 pub(crate) fn assess(
     estimator: Option<&Estimator<'_>>,
     knobs: &Knobs,
@@ -88,7 +94,7 @@ pub(crate) fn assess(
             tier: if below_minimum {
                 Tier::Critical
             } else {
-                Tier::Ok
+                Tier::Unknown
             },
             jobs_hint: knobs.jobs,
         };
@@ -130,8 +136,9 @@ pub(crate) mod tests {
         assert_eq!(tier(need + need / 10), Tier::Tight);
         assert_eq!(tier(need - 1), Tier::Low);
         assert_eq!(tier(256 * MIB), Tier::Critical);
-        assert_eq!(assess(Some(&e), &k, None, None).tier, Tier::Ok);
-        assert_eq!(assess(None, &k, Some(MIB), None).tier, Tier::Ok);
+        assert_eq!(assess(Some(&e), &k, None, None).tier, Tier::Unknown);
+        assert_eq!(assess(None, &k, Some(MIB), None).tier, Tier::Unknown);
+        assert_eq!(assess(None, &k, Some(MIB), Some(GIB)).tier, Tier::Critical);
         assert_eq!(
             assess(Some(&e), &k, Some(64 * GIB), Some(128 * GIB)).tier,
             Tier::Critical

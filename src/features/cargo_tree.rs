@@ -3,7 +3,6 @@
 use super::caller::Caller;
 use super::tree::FORMAT;
 use crate::env::Env;
-use std::process::Command;
 use std::time::Duration;
 
 /// Longest a `cargo tree` may take. It takes well under a second on a polars-sized graph; past
@@ -45,7 +44,7 @@ pub(crate) fn args(caller: &Caller, invert: &[String]) -> Vec<String> {
 /// resolve by it. Errors are one line.
 pub(crate) fn run(env: &Env, caller: &Caller, invert: &[String]) -> Result<String, String> {
     let cargo = env.text("CARGO").unwrap_or("cargo");
-    let mut command = Command::new(cargo);
+    let mut command = env.command(cargo);
     command
         .args(args(caller, invert))
         .current_dir(caller.dir())

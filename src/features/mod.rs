@@ -263,16 +263,17 @@ pub struct FeatureReport {
     /// The broken rules; empty when all hold.
     pub violations: Vec<FeatureViolation>,
     /// Lines for verbose output: rules about crates not in the graph, why the check was
-    /// skipped, what it cost.
-    pub notes: Vec<String>,
-    /// Why the check could not run (`cargo tree` failed or timed out, no Cargo.lock), one line.
-    pub problem: Option<String>,
+    /// skipped, what it cost (moved into the report's diagnostics).
+    pub(crate) notes: Vec<String>,
+    /// Why the check could not run (`cargo tree` failed or timed out, no Cargo.lock), one line
+    /// (moved into the report's diagnostics).
+    pub(crate) problem: Option<String>,
     /// The files the verdict depends on, for `rerun-if-changed`: the workspace's manifests,
     /// path dependencies' manifests and Cargo.lock.
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Whether rules were set but this crate was built without its `feature-check` feature, so
     /// nothing checked them (`problem` says so; deny mode fails on it).
-    pub not_compiled: bool,
+    pub(crate) not_compiled: bool,
     /// The features cargo resolved for each package, when `cargo tree` ran (not from the
     /// cache): the estimate uses them to pick among a crate's measurements.
     pub(crate) resolved: Option<Vec<(String, Vec<String>)>>,

@@ -49,8 +49,8 @@ pub struct MemorySnapshot {
     pub budget: Option<u64>,
     /// Which of them bounded it.
     pub bounded_by: BudgetSource,
-    /// What could not be read, one line each.
-    pub problems: Vec<String>,
+    /// What could not be read, one line each (moved into the report's diagnostics).
+    pub(crate) problems: Vec<String>,
 }
 
 impl MemorySnapshot {
@@ -71,11 +71,6 @@ impl MemorySnapshot {
                 probe_sysinfo()
             }
         }
-    }
-
-    /// Probes the machine whose `/` is at `root` (a fixture tree in tests).
-    pub fn probe_at(root: impl AsRef<std::path::Path>) -> MemorySnapshot {
-        probe(&SystemRoot::new(root.as_ref()))
     }
 
     /// Replaces the budget by a figure the user gave.

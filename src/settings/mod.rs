@@ -253,20 +253,31 @@ pub struct BuildSettings {
     /// The calling package's manifest directory.
     pub manifest_dir: Option<PathBuf>,
     /// Manifests and config files read, for `rerun-if-changed`.
-    pub files_read: Vec<PathBuf>,
-    /// What could not be read or understood, one line each.
-    pub problems: Vec<String>,
+    pub(crate) files_read: Vec<PathBuf>,
+    /// What could not be read or understood, one line each (moved into the report's
+    /// diagnostics).
+    pub(crate) problems: Vec<String>,
 }
 
 impl BuildSettings {
     /// Reads the settings in effect from the process environment (cargo's, in a build script;
-    /// outside one, `profile` or `dev` with the defaults).
+    /// outside one, `profile` or `dev` with the defaults). Internal: for the benchmarks.
+    #[cfg(feature = "fuzzing")]
     pub fn from_env(profile: Option<&str>) -> BuildSettings {
         read_settings(&crate::env::Env::process(&[]), profile, None)
     }
 
+    /// The settings that decide a build's memory most, as the headline gives them:
+    /// `profile dev, jobs 2, debug 2, codegen-units 256`.
+    pub fn summary(&self) -> String {
+        format!(
+            "profile {}, jobs {}, debug {}, codegen-units {}",
+            self.profile, self.jobs.value, self.debuginfo.value, self.codegen_units.value
+        )
+    }
+
     /// The `CARGO_PROFILE_<NAME>_` prefix for this profile's variables.
-    pub fn profile_env_prefix(&self) -> String {
+    pub(crate) fn profile_env_prefix(&self) -> String {
         format!("CARGO_PROFILE_{}_", env_name(&self.profile))
     }
 }

@@ -7,7 +7,6 @@
 use crate::env::Env;
 use crate::process;
 use std::fmt;
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -88,7 +87,7 @@ pub(crate) fn version(env: &Env) -> Result<RustcVersion, String> {
             return Ok(answer);
         }
     }
-    let result = run(&argv).map(|(version, text)| {
+    let result = run(env, &argv).map(|(version, text)| {
         if let (Some(file), Some(key)) = (&kept, &key) {
             keep(file, key, &text);
         }
@@ -140,9 +139,9 @@ fn keep(file: &std::path::Path, key: &str, output: &str) {
     }
 }
 
-fn run(argv: &[String]) -> Result<(RustcVersion, String), String> {
+fn run(env: &Env, argv: &[String]) -> Result<(RustcVersion, String), String> {
     let (program, rest) = argv.split_first().ok_or("no rustc to run")?;
-    let mut command = Command::new(program);
+    let mut command = env.command(program);
     command.args(rest).arg("-vV");
     let done = process::run(command, TIMEOUT)?;
     if !done.success {

@@ -266,10 +266,7 @@ impl Setup {
             .map(|l| l.bytes / 1024);
         run.budget_text = self.report.budget_text().unwrap_or_default();
         let s = &self.report.settings;
-        run.settings = format!(
-            "profile {}, jobs {}, debug {}, codegen-units {}, linker {}",
-            s.profile, s.jobs.value, s.debuginfo.value, s.codegen_units.value, s.linker.value
-        );
+        run.settings = format!("{}, linker {}", s.summary(), s.linker.value);
         run.advice = self.report.advice.iter().map(|a| a.to_string()).collect();
         if let Some(split) = &self.report.split {
             run.advice.push(split.to_string());

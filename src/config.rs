@@ -382,10 +382,7 @@ fn declared_rules(manifest: Option<&Path>, settings: &BuildSettings) -> Declared
     let mut problems = Vec::new();
     let mut read = Vec::new();
     for file in files {
-        let Some(table) = crate::probe::fs::read_small(&file)
-            .ok()
-            .and_then(|text| crate::settings::toml::parse(&text).ok())
-        else {
+        let Ok(table) = crate::workspace::read_toml(&file) else {
             continue;
         };
         let (found, wrong) = features::declared::rules_in(&table, &file);

@@ -30,6 +30,13 @@ const NOT_WATCHED: &[&str] = &[
     "TARGET",
 ];
 
+/// A name as cargo spells it inside a variable's name: upper case, `-` as `_` (profile
+/// `my-profile` in `CARGO_PROFILE_MY_PROFILE_DEBUG`, feature `fast-math` in
+/// `CARGO_FEATURE_FAST_MATH`).
+pub(crate) fn envify(name: &str) -> String {
+    name.to_uppercase().replace('-', "_")
+}
+
 /// A view of environment variables that records which ones were asked for.
 ///
 /// Plain lists, not maps: a build script's environment has about a hundred variables and the

@@ -237,7 +237,6 @@ mod features;
 pub mod fuzz;
 mod glob;
 mod graph;
-mod members;
 mod options;
 mod order;
 mod output;
@@ -247,6 +246,7 @@ mod report;
 mod settings;
 mod size;
 pub mod store;
+mod workspace;
 
 pub use assess::{Advice, SplitPlan, Tier};
 pub use config::Config;

@@ -217,7 +217,7 @@ fn setting_fix(
     value: &str,
     flag: &str,
 ) -> (String, Option<String>) {
-    let var = format!("{prefix}{}", crate::settings::env_name(key));
+    let var = format!("{prefix}{}", crate::env::envify(key));
     let plain = value.trim_matches('"');
     match origin {
         Origin::Rustflags => (

@@ -4,13 +4,11 @@
 use super::table;
 use crate::env::Env;
 use crate::graph::{self, CfgSet, Graph, Inputs, Root};
-use crate::members;
 use crate::probe::{build, fs::SystemRoot};
 use crate::process;
 use crate::settings::{discover, BuildSettings};
 use crate::store::{self, Record};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 /// How long `rustc --print cfg` may take (only outside a build script, or when cross-compiling).
@@ -52,7 +50,7 @@ pub(crate) fn read(
     let cargo_home = env.cargo_home();
     let dependency = settings.in_build_script
         && manifest_path.is_none()
-        && members::is_dependency_source(&manifest_dir, cargo_home.as_deref());
+        && crate::workspace::is_dependency_source(&manifest_dir, cargo_home.as_deref());
     // In a registry, git or vendored dependency's build script, its own directory is no
     // workspace: the build's workspace is around where cargo was started, else around the
     // target directory (cargo's default layout).
@@ -86,7 +84,7 @@ pub(crate) fn read(
             let virtual_members = root
                 .as_ref()
                 .filter(|m| root_dir == manifest_dir && !m.table.contains_key("package"))
-                .map(|m| members::members(&root_dir, &m.table));
+                .map(|m| crate::workspace::members(&root_dir, &m.table));
             let roots = match virtual_members {
                 Some(members) => members
                     .iter()
@@ -211,7 +209,7 @@ fn platforms(env: &Env, settings: &BuildSettings) -> Result<(CfgSet, CfgSet), St
 
 fn print_cfg(env: &Env, triple: &str) -> Result<CfgSet, String> {
     let rustc = env.text("RUSTC").unwrap_or("rustc");
-    let mut command = Command::new(rustc);
+    let mut command = env.command(rustc);
     command.args(["--print", "cfg"]);
     if !triple.is_empty() {
         command.args(["--target", triple]);

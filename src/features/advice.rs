@@ -3,7 +3,7 @@
 use super::chain::Cause;
 use super::rules::{crate_key, Finding};
 use super::tree::{Graph, Node};
-use super::workspace::{read_manifest, Workspace};
+use super::workspace::Workspace;
 use crate::settings::toml::{Table, Value};
 use std::path::Path;
 
@@ -113,7 +113,7 @@ pub(crate) fn fix_for_missing(graph: &Graph, workspace: &Workspace, finding: &Fi
 /// Whether the manifest's normal dependency on `krate` is `workspace = true`, so the
 /// `default-features` that counts is the one in the root's `[workspace.dependencies]`.
 fn inherits(manifest: &Path, krate: &str) -> bool {
-    let Some(table) = read_manifest(manifest) else {
+    let Ok(table) = crate::workspace::read_toml(manifest) else {
         return false;
     };
     normal_dependencies(&table)

@@ -2,8 +2,8 @@
 //! build-script environment (or a manifest path given outside a build script).
 
 use crate::env::Env;
-use crate::probe::fs::read_small;
 use crate::settings::toml::{self, Table, Value};
+use crate::workspace::read_toml;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -59,17 +59,8 @@ impl Caller {
         if let Some(why) = not_local(dir, env) {
             return Err(NotRun::Note(why));
         }
-        let text = read_small(&path).map_err(|e| {
-            NotRun::Problem(format!(
-                "feature check skipped: cannot read {} ({e})",
-                path.display()
-            ))
-        })?;
-        let table = toml::parse(&text).map_err(|e| {
-            NotRun::Problem(format!(
-                "feature check skipped: {} is not valid TOML ({e})",
-                path.display()
-            ))
+        let table = read_toml(&path).map_err(|e| {
+            NotRun::Problem(format!("feature check skipped: {}: {e}", path.display()))
         })?;
         let package = toml::get_path(&table, &["package"]).and_then(Value::as_table);
         let name = package
@@ -138,7 +129,7 @@ impl Caller {
 /// such a build script, cargo would see the dependency as its own workspace, not the one using
 /// it, and could write a Cargo.lock into its source.
 fn not_local(dir: &Path, env: &Env) -> Option<String> {
-    crate::members::is_dependency_source(dir, env.cargo_home().as_deref()).then(|| {
+    crate::workspace::is_dependency_source(dir, env.cargo_home().as_deref()).then(|| {
         format!(
             "feature check skipped: {} is a registry, git or vendored package (its build script cannot see the workspace that uses it)",
             dir.display()
@@ -161,7 +152,7 @@ fn active_features(env: &Env, manifest: &Table) -> Vec<String> {
     }
     let mut features: Vec<String> = feature_names(manifest)
         .into_iter()
-        .filter(|name| env.is_set(&env_name(name)))
+        .filter(|name| env.is_set(&feature_var(name)))
         .collect();
     features.sort_unstable();
     features.dedup();
@@ -231,9 +222,9 @@ fn default_features(manifest: &Table) -> Vec<String> {
     }
 }
 
-/// `CARGO_FEATURE_<NAME>` for a feature: upper case, `-` as `_` (so `a-b` and `a_b` share one).
-pub(crate) fn env_name(feature: &str) -> String {
-    format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"))
+/// `CARGO_FEATURE_<NAME>` for a feature (so `a-b` and `a_b` share one).
+pub(crate) fn feature_var(feature: &str) -> String {
+    format!("CARGO_FEATURE_{}", crate::env::envify(feature))
 }
 
 /// Every feature name the manifest defines: the `[features]` keys and the optional
@@ -353,10 +344,10 @@ with_rayon = ["rayon"]
     }
 
     #[test]
-    fn env_names_follow_cargo() {
-        assert_eq!(env_name("fast-math"), "CARGO_FEATURE_FAST_MATH");
-        assert_eq!(env_name("with_rayon"), "CARGO_FEATURE_WITH_RAYON");
-        assert_eq!(env_name("dtype-i8"), "CARGO_FEATURE_DTYPE_I8");
+    fn feature_vars_follow_cargo() {
+        assert_eq!(feature_var("fast-math"), "CARGO_FEATURE_FAST_MATH");
+        assert_eq!(feature_var("with_rayon"), "CARGO_FEATURE_WITH_RAYON");
+        assert_eq!(feature_var("dtype-i8"), "CARGO_FEATURE_DTYPE_I8");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub(crate) mod declared;
 
+use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -112,15 +113,18 @@ impl FeatureRule {
     /// The rules declared in the manifest at `path` (both metadata tables), and one line for each
     /// entry that is not understood (naming the file and what is accepted). A manifest that
     /// cannot be read has none.
-    pub fn declared_in(path: &Path) -> (Vec<FeatureRule>, Vec<String>) {
-        let Some(table) = crate::probe::fs::read_small(path)
-            .ok()
-            .and_then(|text| crate::settings::toml::parse(&text).ok())
-        else {
+    pub fn declared_in(path: &Path) -> (Vec<FeatureRule>, Vec<Diagnostic>) {
+        let Ok(table) = crate::workspace::read_toml(path) else {
             return (Vec::new(), Vec::new());
         };
         let (rules, problems) = declared::rules_in(&table, path);
-        (rules.into_iter().map(FeatureRule).collect(), problems)
+        (
+            rules.into_iter().map(FeatureRule).collect(),
+            problems
+                .into_iter()
+                .map(|p| Diagnostic::new(DiagnosticKind::Input, p))
+                .collect(),
+        )
     }
 
     /// Whether the rule is about the crate named `krate` (`-` and `_` alike, as rustc's

@@ -2,9 +2,7 @@
 //! the resolved features and so are watched and hashed.
 
 use super::caller::Caller;
-use crate::members::{excludes, members, normalize};
-use crate::probe::fs::read_small;
-use crate::settings::toml::{self, Table, Value};
+use crate::workspace::{members, read_toml, root_manifest};
 use std::path::{Path, PathBuf};
 
 /// The caller's workspace.
@@ -21,29 +19,12 @@ impl Workspace {
     /// has `[workspace]`, the one `package.workspace` names, else the nearest ancestor with
     /// `[workspace]` that does not exclude it; else the caller is its own root.
     pub(crate) fn of(caller: &Caller) -> Workspace {
-        let dir = caller.dir();
-        let root = if caller.table.contains_key("workspace") {
-            dir.to_path_buf()
-        } else if let Some(named) =
-            toml::get_path(&caller.table, &["package", "workspace"]).and_then(Value::as_str)
-        {
-            normalize(&dir.join(named))
-        } else {
-            dir.ancestors()
-                .skip(1)
-                .find(|d| {
-                    read_manifest(&d.join("Cargo.toml"))
-                        .is_some_and(|t| t.contains_key("workspace") && !excludes(d, &t, dir))
-                })
-                .unwrap_or(dir)
-                .to_path_buf()
+        let found = root_manifest(&caller.manifest, &caller.table, |path| read_toml(path).ok());
+        let (root, table) = match &found {
+            Some((path, table)) => (path.parent().unwrap_or(path).to_path_buf(), table),
+            None => (caller.dir().to_path_buf(), &caller.table),
         };
-        let table = if root == dir {
-            caller.table.clone()
-        } else {
-            read_manifest(&root.join("Cargo.toml")).unwrap_or_default()
-        };
-        let members = members(&root, &table);
+        let members = members(&root, table);
         Workspace { root, members }
     }
 
@@ -76,11 +57,6 @@ impl Workspace {
     }
 }
 
-/// Reads and parses a manifest; `None` when missing or invalid (cargo will say why).
-pub(crate) fn read_manifest(path: &Path) -> Option<Table> {
-    toml::parse(&read_small(path).ok()?).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,7 +74,7 @@ mod tests {
             manifest: manifest.to_path_buf(),
             features: Vec::new(),
             target: None,
-            table: read_manifest(manifest).unwrap(),
+            table: read_toml(manifest).unwrap(),
         }
     }
 
@@ -118,7 +94,7 @@ mod tests {
         write(&root.join("outside/Cargo.toml"), pkg);
         write(
             &root.join("named/Cargo.toml"),
-            "[package]\nname = \"x\"\nworkspace = \"../crates/app/..\"\n",
+            "[package]\nname = \"x\"\nworkspace = \"../crates/app/../..\"\n",
         );
 
         let ws = Workspace::of(&caller_at(&root.join("crates/app/Cargo.toml")));
@@ -145,7 +121,7 @@ mod tests {
         let old = Workspace::of(&caller_at(&root.join("crates/old/Cargo.toml")));
         assert_eq!(old.root, root.join("crates/old"));
         let named = Workspace::of(&caller_at(&root.join("named/Cargo.toml")));
-        assert_eq!(named.root, root.join("crates"));
+        assert_eq!(named.root, root);
         let _ = fs::remove_dir_all(&root);
     }
 }

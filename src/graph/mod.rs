@@ -35,9 +35,9 @@ pub(crate) use cfg::CfgSet;
 pub(crate) use lock::SourceKind;
 pub(crate) use size::SourceSize;
 
-use crate::members::normalize;
 use crate::probe::fs::read_small;
 use crate::settings::toml;
+use crate::workspace::normalize;
 use edges::Platforms;
 use lock::Lock;
 use manifest::{Entries, Files, Manifest};

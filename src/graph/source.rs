@@ -2,9 +2,9 @@
 //! or the workspace's own path packages.
 
 use super::lock::{Locked, SourceKind};
-use crate::members::{members, normalize};
 use crate::probe::fs::read_small;
 use crate::settings::toml::{self, get_path, Table, Value};
+use crate::workspace::{members, normalize};
 use std::fs;
 use std::path::{Path, PathBuf};
 

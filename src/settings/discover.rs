@@ -1,9 +1,9 @@
 //! Finding and loading the files cargo takes settings from: the workspace root manifest and the
 //! `.cargo/config.toml` files, nearest first.
 
-use super::toml::{self, Table};
+use super::toml::Table;
 use crate::env::Env;
-use crate::probe::fs::read_small;
+use crate::workspace::{read_toml, root_manifest, FileError};
 use std::path::{Path, PathBuf};
 
 /// A TOML file that was read and parsed.
@@ -23,61 +23,45 @@ pub(crate) struct Log {
 /// Reads and parses `path`; `None` when it does not exist (silently) or is unreadable or
 /// invalid (with a problem naming the file).
 pub(crate) fn load(path: &Path, log: &mut Log) -> Option<Loaded> {
-    let text = match read_small(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => {
-            log.problems.push(format!(
-                "{}: cannot read ({e}); its settings are ignored",
-                path.display()
-            ));
-            return None;
+    match read_toml(path) {
+        Ok(table) => {
+            log.read(path);
+            Some(Loaded {
+                path: path.to_path_buf(),
+                table,
+            })
         }
-    };
-    if !log.files_read.iter().any(|p| p == path) {
-        log.files_read.push(path.to_path_buf());
-    }
-    match toml::parse(&text) {
-        Ok(table) => Some(Loaded {
-            path: path.to_path_buf(),
-            table,
-        }),
+        Err(FileError::Missing) => None,
         Err(e) => {
-            log.problems.push(format!(
-                "{}: not valid TOML ({e}); its settings are ignored",
-                path.display()
-            ));
+            if matches!(e, FileError::Invalid(_)) {
+                log.read(path);
+            }
+            log.problems
+                .push(format!("{}: {e}; its settings are ignored", path.display()));
             None
         }
     }
 }
 
-/// The manifest that holds the workspace's `[profile.*]`: the nearest `Cargo.toml` at or above
-/// `manifest_dir` with a `[workspace]` table (or the one `package.workspace` names), else the
-/// package's own.
+impl Log {
+    /// Notes `path` as read, once, for `rerun-if-changed`.
+    fn read(&mut self, path: &Path) {
+        if !self.files_read.iter().any(|p| p == path) {
+            self.files_read.push(path.to_path_buf());
+        }
+    }
+}
+
+/// The manifest that holds the workspace's `[profile.*]`: the workspace root manifest of the
+/// package at `manifest_dir` (see [`root_manifest`]), else the package's own.
 pub(crate) fn workspace_manifest(manifest_dir: &Path, log: &mut Log) -> Option<Loaded> {
     let own = load(&manifest_dir.join("Cargo.toml"), log)?;
-    if own.table.contains_key("workspace") {
-        return Some(own);
+    match root_manifest(&own.path, &own.table, |path| {
+        load(path, log).map(|loaded| loaded.table)
+    }) {
+        Some((path, table)) => Some(Loaded { path, table }),
+        None => Some(own),
     }
-    if let Some(explicit) =
-        toml::get_path(&own.table, &["package", "workspace"]).and_then(|v| v.as_str())
-    {
-        let path = manifest_dir.join(explicit).join("Cargo.toml");
-        return load(&path, log).or(Some(own));
-    }
-    for dir in manifest_dir.ancestors().skip(1) {
-        let candidate = dir.join("Cargo.toml");
-        if !candidate.is_file() {
-            continue;
-        }
-        if let Some(found) = load(&candidate, log) {
-            if found.table.contains_key("workspace") {
-                return Some(found);
-            }
-        }
-    }
-    Some(own)
 }
 
 /// The cargo config files that apply, highest precedence first: `.cargo/config.toml` (or the

@@ -278,7 +278,7 @@ impl BuildSettings {
 
     /// The `CARGO_PROFILE_<NAME>_` prefix for this profile's variables.
     pub(crate) fn profile_env_prefix(&self) -> String {
-        format!("CARGO_PROFILE_{}_", env_name(&self.profile))
+        format!("CARGO_PROFILE_{}_", crate::env::envify(&self.profile))
     }
 }
 
@@ -311,11 +311,6 @@ impl BuildSettings {
     }
 }
 
-/// A profile or key name as cargo spells it in variables: upper case, `-` as `_`.
-pub(crate) fn env_name(name: &str) -> String {
-    name.to_ascii_uppercase().replace('-', "_")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,6 +336,6 @@ mod tests {
         assert_eq!(Linker::from_name("gold"), Some(Linker::Gold));
         assert_eq!(Linker::from_name("bfd"), Some(Linker::Bfd));
         assert_eq!(Linker::from_name("clang"), None);
-        assert_eq!(env_name("my-profile"), "MY_PROFILE");
+        assert_eq!(crate::env::envify("my-profile"), "MY_PROFILE");
     }
 }

@@ -3,7 +3,8 @@
 
 use super::discover::Loaded;
 use super::toml::{self, Value};
-use super::{env_name, Origin};
+use super::Origin;
+use crate::env::envify;
 use crate::env::Env;
 
 /// A profile value before interpretation.
@@ -48,7 +49,7 @@ pub(crate) struct Profiles<'a> {
 impl Profiles<'_> {
     /// `key` as set for exactly `profile` (no inheritance), with where it was set.
     fn own(&self, profile: &str, key: &str) -> Option<(Raw, Origin)> {
-        let var = format!("CARGO_PROFILE_{}_{}", env_name(profile), env_name(key));
+        let var = format!("CARGO_PROFILE_{}_{}", envify(profile), envify(key));
         if let Some(text) = self.env.text(&var) {
             return Some((Raw::Text(text.to_string()), Origin::Env(var)));
         }

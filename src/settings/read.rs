@@ -4,7 +4,8 @@ use super::discover::{self, Loaded, Log};
 use super::profile::{Profiles, Raw};
 use super::rustflags::{self, Rustflags};
 use super::toml;
-use super::{env_name, rustc, BuildSettings, Debuginfo, Linker, Lto, Origin, Setting};
+use super::{rustc, BuildSettings, Debuginfo, Linker, Lto, Origin, Setting};
+use crate::env::envify;
 use crate::env::Env;
 use std::path::{Path, PathBuf};
 
@@ -139,7 +140,7 @@ impl Resolver<'_> {
 
     /// A `[build]` key from config files, or its `CARGO_BUILD_<KEY>` variable.
     fn build_config(&self, key: &str) -> Option<(Raw, Origin)> {
-        let var = format!("CARGO_BUILD_{}", env_name(key));
+        let var = format!("CARGO_BUILD_{}", envify(key));
         if let Some(text) = self.env.text(&var) {
             return Some((Raw::Text(text.to_string()), Origin::Env(var)));
         }
@@ -358,7 +359,7 @@ impl Resolver<'_> {
             let linker = Linker::from_name(name).unwrap_or_else(|| Linker::Other(name.clone()));
             return Setting::new(linker, Origin::Rustflags);
         }
-        let var = format!("CARGO_TARGET_{}_LINKER", env_name(target));
+        let var = format!("CARGO_TARGET_{}_LINKER", envify(target));
         let configured = self
             .flags
             .linker

@@ -59,7 +59,7 @@ proptest! {
         let env_text: String = sources[2]
             .iter()
             .flat_map(|(name, keys)| keys.iter().map(move |(k, v)| {
-                format!("CARGO_PROFILE_{}_{}={v}\n", crate::settings::env_name(name), crate::settings::env_name(k))
+                format!("CARGO_PROFILE_{}_{}={v}\n", crate::env::envify(name), crate::env::envify(k))
             }))
             .collect();
         let (manifest_text, config_text) = (render(&sources[0]), render(&sources[1]));

@@ -219,6 +219,127 @@ fn deny_fails_the_build_with_the_headline_and_fixes() {
         .assert_ok();
 }
 
+/// `try_check()?` from a build script whose `main` returns `Result`: it never fails the build
+/// itself (warn mode's warnings are printed), and the `Error` it returns fails the build script
+/// with the same lines `check()` would fail it with.
+#[test]
+fn try_check_leaves_failing_to_the_caller() {
+    let crate_ = Downstream::new("ds-try", "");
+    crate_.write(
+        "build.rs",
+        r#"fn main() -> Result<(), lowmem_build::Error> {
+    let result = lowmem_build::try_check();
+    if std::env::var_os("DS_TRY_IGNORE").is_some() {
+        println!("cargo:warning=ignored: {}", result.is_err());
+        return Ok(());
+    }
+    result?;
+    Ok(())
+}
+"#,
+    );
+    let store = heavy_store("bin", &crate_.dir, "ds-try", HEAVY);
+    let short = [
+        ("LOWMEM_BUILD", "deny"),
+        ("LOWMEM_BUILD_MEMORY", "2GiB"),
+        ("LOWMEM_BUILD_STORE", store.as_str()),
+    ];
+    let failed = crate_.build(&short);
+    assert!(!failed.success, "{}", failed.stderr);
+    // The warnings warn mode prints, then the error from `main`'s `Err` (its `Debug`).
+    assert!(failed.warns("memory is"), "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains("Error: MemoryShort: lowmem_build: memory is"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains("LOWMEM_BUILD=warn lets it go on"));
+    assert!(!failed.stderr.contains("error: ds-try@0.1.0: lowmem_build:"));
+
+    // The caller may ignore it: the build goes on with the warnings.
+    let mut ignored: Vec<(&str, &str)> = short.to_vec();
+    ignored.push(("DS_TRY_IGNORE", "1"));
+    let built = crate_.build(&ignored);
+    built.assert_ok();
+    assert!(built.stderr.contains("ignored: true"), "{}", built.stderr);
+    assert!(built.warns("fix 1:"), "{}", built.stderr);
+    // Enough memory: Ok.
+    crate_
+        .build(&[
+            ("LOWMEM_BUILD", "deny"),
+            ("LOWMEM_BUILD_MEMORY", "64GiB"),
+            ("LOWMEM_BUILD_STORE", &store),
+        ])
+        .assert_quiet();
+}
+
+/// The three switches: a build script that turns off the `rerun-if` lines keeps cargo's
+/// default (rerun when any file of the package changes), one that turns off the hints gets
+/// none, and warnings go alone.
+#[test]
+fn each_kind_of_directive_has_its_own_switch() {
+    let crate_ = Downstream::new("ds-switch", "");
+    let build_rs = |setter: &str| {
+        format!(
+            "fn main() {{
+    lowmem_build::Config::new().{setter}(false).check();
+}}
+"
+        )
+    };
+    let short = [("LOWMEM_BUILD_MEMORY", "1MiB")];
+    let output = |b: &Built| -> Vec<String> {
+        b.stdout
+            .lines()
+            .filter_map(|l| l.split_once("] ").map(|(_, rest)| rest.to_string()))
+            .filter(|l| l.starts_with("cargo:"))
+            .collect()
+    };
+    let has = |lines: &[String], prefix: &str| lines.iter().any(|l| l.starts_with(prefix));
+
+    crate_.write("build.rs", &build_rs("rerun_directives"));
+    let built = crate_.cargo(&["build", "-vv"], &short);
+    built.assert_ok();
+    let lines = output(&built);
+    assert!(
+        has(&lines, "cargo:rustc-env=LOWMEM_BUILD_TIER="),
+        "{lines:#?}"
+    );
+    assert!(!has(&lines, "cargo:rerun-if"), "{lines:#?}");
+    assert!(built.warns("memory is"), "{}", built.stderr);
+    // With no rerun-if line, cargo reruns the build script when a source file changes.
+    crate_.write("src/extra.rs", "// touched\n");
+    let again = crate_.cargo(&["build", "-vv"], &short);
+    assert!(
+        again.stderr.contains("build-script-build`"),
+        "the build script did not rerun: {}",
+        again.stderr
+    );
+
+    // Without the hints, `env!("LOWMEM_BUILD_TIER")` would not compile.
+    crate_.write("build.rs", &build_rs("rustc_hints"));
+    crate_.write("src/main.rs", "fn main() {}\n");
+    let built = crate_.cargo(&["build", "-vv"], &short);
+    built.assert_ok();
+    let lines = output(&built);
+    assert!(!has(&lines, "cargo:rustc-"), "{lines:#?}");
+    assert!(
+        has(&lines, "cargo:rerun-if-env-changed=LOWMEM_BUILD_MEMORY"),
+        "{lines:#?}"
+    );
+    assert!(built.warns("memory is"), "{}", built.stderr);
+
+    crate_.write("build.rs", &build_rs("cargo_warnings"));
+    let built = crate_.cargo(&["build", "-vv"], &short);
+    built.assert_ok();
+    assert!(built.warnings().is_empty(), "{}", built.stderr);
+    let lines = output(&built);
+    assert!(has(&lines, "cargo:rustc-cfg=lowmem"), "{lines:#?}");
+    assert!(has(&lines, "cargo:rerun-if-env-changed="), "{lines:#?}");
+}
+
 #[test]
 fn an_old_rust_version_caller_builds_and_deny_still_fails_cleanly() {
     let crate_ = Downstream::new("ds-msrv", "");

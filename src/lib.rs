@@ -40,6 +40,14 @@
 //!         .check();
 //! }
 //! ```
+//! or, leaving the failing to you ([`try_check()`] prints what warn mode prints and returns
+//! [`Error`] when the policy fails the build):
+//! ```no_run
+//! fn main() -> Result<(), lowmem_build::Error> {
+//!     lowmem_build::try_check()?;
+//!     Ok(())
+//! }
+//! ```
 //! The same check without printing anything, e.g. in a test or a tool:
 //! ```
 //! let report = lowmem_build::Config::new()
@@ -174,16 +182,19 @@
 //! defaults.
 //!
 //! # Directives printed
-//! All in the single-colon `cargo:` form unless noted, so any cargo understands them.
+//! All in the single-colon `cargo:` form unless noted, so any cargo understands them. Each kind
+//! has its own switch: [`Config::cargo_warnings`], [`Config::rustc_hints`],
+//! [`Config::rerun_directives`]; [`Config::cargo_directives`]`(false)` prints none.
 //! - `cargo:warning=lowmem_build: ...`: the headline (the need, where its peak is and the
-//!   heaviest crates there) and one line per fix, when the tier is not `ok`, then the split
+//!   heaviest crates there) and one line per fix, when the tier is `tight`, `low` or
+//!   `critical`, then the split
 //!   build when one crate is the problem and, when memory is short and the build does not run
 //!   under `cargo lowmem`, one line pointing to it; one per broken feature rule (`feature check:
 //!   ...`), one when `cargo tree` could not run, and one when rules are set without the
 //!   `feature-check` feature; the whole report with `LOWMEM_BUILD_VERBOSE=1`; one per malformed
 //!   knob or declared rule. Cargo shows these for workspace members and path dependencies only,
 //!   and not with `-q`.
-//! - `cargo:rustc-env=LOWMEM_BUILD_TIER=<ok|tight|low|critical>`,
+//! - `cargo:rustc-env=LOWMEM_BUILD_TIER=<unknown|ok|tight|low|critical>`,
 //!   `cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=<n>` (0 when unknown) and
 //!   `cargo:rustc-env=LOWMEM_BUILD_JOBS_HINT=<n>`: read them in your code with `env!`.
 //! - `cargo:rustc-cfg=lowmem` when the tier is `low` or `critical`, and
@@ -199,17 +210,21 @@
 //!   `cargo::error=lowmem_build: ...` (double colon) on cargo
 //!   1.84+ when your package's `rust-version` is 1.77 or later (or unset); otherwise the message
 //!   goes to stderr and the build script exits with status 1, which fails the build on any cargo.
+//!   Only [`check()`] does this (printed whatever the switches say); [`try_check()`] prints the
+//!   same lines as warnings and returns them as its [`Error`].
 //!
 //! # Tiers
-//! `ok`: the estimate is at most 85% of the budget (or either is unknown); `tight`: at most
+//! `unknown`: the budget or the estimate could not be read (the report's [`Diagnostic`]s say
+//! why); `ok`: the estimate is at most 85% of the budget; `tight`: at most
 //! 100%; `low`: over, but the leanest settings (debug 0, one job) would fit; `critical`: even
 //! those would not, or the budget is below `LOWMEM_BUILD_MIN_MEMORY`. The budget is the smaller
 //! of available memory and the cgroup's headroom, each with what this build's own cargo and the
 //! processes it started hold added back.
 //!
 //! A reading the machine gets wrong (a cgroup file that is empty, cut short or garbage, a limit
-//! of 0, a missing `/proc/self/mountinfo`) is ignored with a note naming the file, shown with
-//! `LOWMEM_BUILD_VERBOSE=1`, and the next source decides; usage over a cgroup's limit leaves no
+//! of 0, a missing `/proc/self/mountinfo`) is ignored with a note naming the file (a
+//! [`Diagnostic`] in [`Report::diagnostics`], printed with `LOWMEM_BUILD_VERBOSE=1`), and the
+//! next source decides; usage over a cgroup's limit leaves no
 //! headroom (a real shortage). Deny never fails because a probe, a file or `cargo tree`
 //! misbehaved. TESTING.md in the repository lists every kind of bad input tried.
 //!

@@ -247,6 +247,7 @@ mod env;
 mod error;
 mod estimate;
 mod features;
+mod files;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzz;

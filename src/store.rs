@@ -237,9 +237,7 @@ pub fn compact(path: &Path, keep: usize) -> std::io::Result<usize> {
         text.push_str(&r.to_line());
         text.push('\n');
     }
-    let temp = path.with_extension(format!("tsv.{}", std::process::id()));
-    std::fs::write(&temp, text)?;
-    std::fs::rename(&temp, path)?;
+    crate::files::write_whole(path, &text)?;
     Ok(records.len() - kept.len())
 }
 

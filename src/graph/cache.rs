@@ -291,17 +291,11 @@ pub(crate) fn store(dir: &Path, entries: &[Entry]) {
 /// parent (nothing is written outside it). Failure is not an error: the next run reads the
 /// sources again.
 pub(crate) fn write_file(dir: &Path, name: &str, text: &str) {
-    let temporary = dir.join(format!("{name}.{}.tmp", std::process::id()));
     let made = match std::fs::create_dir(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         other => other,
     };
-    let written = made
-        .and_then(|()| std::fs::write(&temporary, text))
-        .and_then(|()| std::fs::rename(&temporary, dir.join(name)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
+    let _ = made.and_then(|()| crate::files::write_whole(&dir.join(name), text));
 }
 
 #[cfg(test)]

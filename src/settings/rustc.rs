@@ -133,10 +133,7 @@ fn read_kept(file: &std::path::Path, key: &str) -> Option<RustcVersion> {
 /// Keeps the output for the next build script (written aside, then renamed); a failure to
 /// write only costs the next one a `rustc -vV`.
 fn keep(file: &std::path::Path, key: &str, output: &str) {
-    let temp = file.with_extension(std::process::id().to_string());
-    if std::fs::write(&temp, format!("{key}\n{output}")).is_ok() {
-        let _ = std::fs::rename(&temp, file);
-    }
+    let _ = crate::files::write_whole(file, &format!("{key}\n{output}"));
 }
 
 fn run(env: &Env, argv: &[String]) -> Result<(RustcVersion, String), String> {

@@ -251,7 +251,7 @@ impl Governor {
                         alone,
                         0,
                     );
-                    write_whole(&self.unit_path(me), &line).ok()?;
+                    crate::files::write_whole(&self.unit_path(me), &line).ok()?;
                     drop(lock);
                     return Some(Slot {
                         governor: self,
@@ -265,7 +265,7 @@ impl Governor {
                 Decision::Wait { behind } => {
                     let line =
                         unit_line(me, start, "waiting", since, krate, expected_kib, alone, 0);
-                    write_whole(&self.unit_path(me), &line).ok()?;
+                    crate::files::write_whole(&self.unit_path(me), &line).ok()?;
                     drop(lock);
                     if !said {
                         said = true;
@@ -305,7 +305,7 @@ impl Governor {
         };
         for entry in entries.flatten() {
             if entry.file_name().to_string_lossy().ends_with(".tmp") {
-                continue; // being written (see `write_whole`)
+                continue; // being written (see `files::write_whole`)
             }
             let Some(unit) = fs::read_to_string(entry.path())
                 .ok()
@@ -467,7 +467,7 @@ impl Slot<'_> {
             self.alone,
             child,
         );
-        let _ = write_whole(&self.governor.unit_path(std::process::id()), &line);
+        let _ = crate::files::write_whole(&self.governor.unit_path(std::process::id()), &line);
     }
 
     /// One pressure check: whether this rustc must give way now (memory is short, or will be by
@@ -553,7 +553,7 @@ pub fn prepare(
     for m in rule_manifests {
         manifests.push_str(&format!("{}\n", m.display()));
     }
-    write_whole(&dir.join(crate::rules::MANIFESTS), &manifests)?;
+    crate::files::write_whole(&dir.join(crate::rules::MANIFESTS), &manifests)?;
     let mut text = String::new();
     for (package, version, link, kib) in plan {
         text.push_str(&format!(
@@ -561,26 +561,11 @@ pub fn prepare(
             u8::from(*link)
         ));
     }
-    write_whole(&dir.join("plan.tsv"), &text)?;
-    write_whole(
+    crate::files::write_whole(&dir.join("plan.tsv"), &text)?;
+    crate::files::write_whole(
         &dir.join("config"),
         &format!("{budget_kib} {margin_kib} {kill_margin_kib} {script_kib}\n"),
     )
-}
-
-/// Writes `text` to a file of this process (and call) beside `path`, then renames it to `path`.
-fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
-    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.{call}.tmp", std::process::id()));
-    let temporary = path.with_file_name(name);
-    fs::write(&temporary, text)?;
-    let renamed = fs::rename(&temporary, path);
-    if renamed.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    renamed
 }
 
 #[cfg(test)]

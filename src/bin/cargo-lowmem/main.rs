@@ -15,6 +15,10 @@
 
 mod admission;
 mod args;
+// The library's one way to write a file whole, compiled into the tool from the same source (it
+// is crate-private there, and one helper is not worth public API).
+#[path = "../../files.rs"]
+mod files;
 mod governed;
 mod governor;
 mod html;

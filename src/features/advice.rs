@@ -4,7 +4,8 @@ use super::chain::Cause;
 use super::rules::{crate_key, Finding};
 use super::tree::{Graph, Node};
 use super::workspace::{read_manifest, Workspace};
-use crate::settings::toml::{Table, Value};
+use crate::graph::manifest::{dependency_tables, DepKind};
+use crate::settings::toml::Value;
 use std::path::Path;
 
 /// The fix for one cause: at the first edge on its path (from the package being built down)
@@ -116,7 +117,7 @@ fn inherits(manifest: &Path, krate: &str) -> bool {
     let Some(table) = read_manifest(manifest) else {
         return false;
     };
-    normal_dependencies(&table)
+    dependency_tables(&table, &[DepKind::Normal])
         .into_iter()
         .flat_map(|deps| deps.iter())
         .filter(|(key, spec)| {
@@ -133,23 +134,6 @@ fn inherits(manifest: &Path, krate: &str) -> bool {
                 .and_then(Value::as_bool)
                 .unwrap_or(false)
         })
-}
-
-fn normal_dependencies(manifest: &Table) -> Vec<&Table> {
-    let mut out: Vec<&Table> = manifest
-        .get("dependencies")
-        .and_then(Value::as_table)
-        .into_iter()
-        .collect();
-    if let Some(targets) = manifest.get("target").and_then(Value::as_table) {
-        out.extend(
-            targets
-                .values()
-                .filter_map(Value::as_table)
-                .filter_map(|t| t.get("dependencies").and_then(Value::as_table)),
-        );
-    }
-    out
 }
 
 #[cfg(test)]

@@ -204,7 +204,7 @@ const KINDS: [(&str, DepKind); 5] = [
 pub(crate) fn dependency_tables<'a>(manifest: &'a Table, kinds: &[DepKind]) -> Vec<&'a Table> {
     let mut sections = vec![manifest];
     if let Some(targets) = manifest.get("target").and_then(Value::as_table) {
-        sections.extend(targets.values().filter_map(Value::as_table));
+        sections.extend(targets.into_iter().filter_map(|(_, t)| t.as_table()));
     }
     sections
         .into_iter()

@@ -2,7 +2,7 @@
 //! the resolved features and so are watched and hashed.
 
 use super::caller::Caller;
-use crate::members::{excludes, members, normalize};
+use crate::members::{excluded, excludes, members, normalize};
 use crate::probe::fs::read_small;
 use crate::settings::toml::{self, Table, Value};
 use std::path::{Path, PathBuf};
@@ -14,6 +14,8 @@ pub(crate) struct Workspace {
     pub(crate) root: PathBuf,
     /// The members' manifests, root's excluded, sorted.
     pub(crate) members: Vec<PathBuf>,
+    /// The directories the root's `workspace.exclude` lists.
+    pub(crate) excluded: Vec<PathBuf>,
 }
 
 impl Workspace {
@@ -44,7 +46,29 @@ impl Workspace {
             read_manifest(&root.join("Cargo.toml")).unwrap_or_default()
         };
         let members = members(&root, &table);
-        Workspace { root, members }
+        let excluded = excluded(&root, &table);
+        Workspace {
+            root,
+            members,
+            excluded,
+        }
+    }
+
+    /// Whether the package in `dir` is one of this workspace's to edit: under the root and not
+    /// excluded, as cargo makes path packages there members. Registry and git packages, path
+    /// dependencies elsewhere and excluded directories (vendored code) are someone else's.
+    pub(crate) fn owns(&self, dir: &Path) -> bool {
+        dir.starts_with(&self.root) && !self.excluded.iter().any(|e| dir.starts_with(e))
+    }
+
+    /// A workspace at `root` with nothing excluded, for fixtures whose paths do not exist.
+    #[cfg(test)]
+    pub(crate) fn at(root: &str) -> Workspace {
+        Workspace {
+            root: PathBuf::from(root),
+            members: Vec::new(),
+            excluded: Vec::new(),
+        }
     }
 
     /// The root manifest.

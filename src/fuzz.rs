@@ -6,7 +6,7 @@
 //! dev-dependency on itself turns it on; [`read_graph`] is for `benches/graph.rs`). Input is bytes, read as UTF-8 with invalid
 //! sequences replaced; entry points that read several texts take them separated by NUL bytes.
 
-use crate::features::{chain, rules, tree};
+use crate::features::{advice, chain, rules, tree, workspace};
 use crate::graph::{cache, cfg, lock, manifest, prune, scan};
 use crate::probe::{cgroup, meminfo};
 use crate::settings::discover::Loaded;
@@ -310,7 +310,6 @@ pub fn cargo_tree(data: &[u8]) {
         .map(|(key, features)| {
             assert!(graph.packages_of(key).next().is_some(), "{key}");
             assert!(features.iter().all(|f| !f.is_empty() && !f.contains(',')));
-            let _ = graph.dir_of(key);
             rules::Finding {
                 krate: key.clone(),
                 key: key.clone(),
@@ -320,6 +319,12 @@ pub fn cargo_tree(data: &[u8]) {
         })
         .collect();
     let offending = rules::offending(&findings);
+    // Every path package counts as the workspace's under `/`.
+    let workspace = workspace::Workspace {
+        root: "/".into(),
+        members: Vec::new(),
+        excluded: Vec::new(),
+    };
     for finding in &findings {
         let explanation = chain::explain(&graph, finding, &offending);
         let explained: usize = explanation.causes.iter().map(|c| c.features.len()).sum();
@@ -328,8 +333,11 @@ pub fn cargo_tree(data: &[u8]) {
             finding.features.len()
         );
         for cause in &explanation.causes {
-            assert_eq!(cause.path.last(), Some(&cause.entered));
+            assert_eq!(cause.path.last(), cause.entered.first());
             assert!(!chain::describe(&graph, finding, cause, true).is_empty());
+            let advice = advice::advise(&graph, &workspace, &offending, cause);
+            let (advice::Advice::Fix(text) | advice::Advice::Choices(text)) = advice;
+            assert!(!text.is_empty() && !text.contains('\n'));
             let _ = chain::chain_labels(&graph, &cause.path);
         }
     }

@@ -123,10 +123,18 @@
 //! to say who turned the features on. A violation is one line naming the crate, the features,
 //! the chain that enabled them and the fix, e.g. "feature `full` of crate `helper` enables
 //! `polars/dtype-full` (app -> helper/full -> polars/dtype-full); fix: app/Cargo.toml: remove
-//! `full` from the features of `helper`". When `cargo tree` cannot run, one warning says why and
-//! the build goes on. A rule about a crate that is not in the graph is no violation (a note in
-//! verbose mode). In a registry or git dependency's build script the check is skipped (it would
-//! see the wrong workspace).
+//! `full` from the features of `helper`". A fix is only an edit in the workspace's own manifests
+//! that gives up nothing but the forbidden features or what the workspace's own crates define.
+//! Where none is known to be safe, the line gives the choices instead: a crate outside the
+//! workspace that turns the features on in its own manifest cannot be changed from here (on
+//! polars 0.55.2, "no fix in this workspace: `polars-time` is not a package of it and turns them
+//! on itself; it comes in through the dependencies on `polars`, `polars-io` in Cargo.toml;
+//! choices: allow them in the feature rules, or change those dependencies (another version,
+//! other features)"), and dropping a feature of someone else's crate that implies forbidden
+//! ones may break the build in ways the graph does not show ("no sure fix: ..."). When `cargo
+//! tree` cannot run, one warning says why and the build goes on. A rule about a crate that is not
+//! in the graph is no violation (a note in verbose mode). In a registry or git dependency's build
+//! script the check is skipped (it would see the wrong workspace).
 //!
 //! The verdict is cached in `OUT_DIR`, keyed by the workspace's manifests, Cargo.lock, the
 //! target, the active features, the rules and the rustflags, and `rerun-if-changed` is printed

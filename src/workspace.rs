@@ -70,9 +70,15 @@ pub(crate) fn root_manifest(
 
 /// Whether the workspace at `root` lists `dir` in `workspace.exclude` (paths, not patterns).
 pub(crate) fn excludes(root: &Path, table: &Table, dir: &Path) -> bool {
+    excluded(root, table).iter().any(|e| dir.starts_with(e))
+}
+
+/// The directories the workspace at `root` lists in `workspace.exclude`.
+pub(crate) fn excluded(root: &Path, table: &Table) -> Vec<PathBuf> {
     strings(table, &["workspace", "exclude"])
         .iter()
-        .any(|e| dir.starts_with(normalize(&root.join(e))))
+        .map(|e| normalize(&root.join(e)))
+        .collect()
 }
 
 /// The member manifests: `workspace.members` patterns expanded (`*` and `?` per path segment),

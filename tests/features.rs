@@ -123,6 +123,36 @@ fn a_feature_of_another_member_warns_and_deny_fails_until_fixed() {
 }
 
 #[test]
+fn a_crate_the_workspace_cannot_edit_gets_choices_not_a_fix() {
+    // `forcer` is vendored (excluded from the workspace) and turns on `polars/dtype-time` in its
+    // own manifest.
+    let ws = Workspace::new("vendored");
+    let built = ws.build(&["-p", "via-vendored"], &[]);
+    built.assert_ok();
+    let warnings = built.warnings();
+    let polars = warnings
+        .iter()
+        .find(|w| w.contains("`polars` has `dtype-time` on"))
+        .unwrap_or_else(|| panic!("{}", built.stderr));
+    assert!(
+        polars.ends_with(
+            "crate `forcer` enables `polars/dtype-time` (via-vendored -> forcer -> polars/dtype-time); \
+             no fix in this workspace: `forcer` is not a package of it and turns them on itself; it \
+             comes in through the dependency on `forcer` in via-vendored/Cargo.toml; choices: allow \
+             them in the feature rules, or change that dependency (another version, other features)"
+        ),
+        "{polars}"
+    );
+    assert!(
+        !warnings.iter().any(|w| w.contains("; fix: ")),
+        "{}",
+        built.stderr
+    );
+    let denied = ws.build(&["-p", "via-vendored"], &[("LOWMEM_BUILD", "deny")]);
+    assert!(!denied.success, "{}", denied.stderr);
+}
+
+#[test]
 fn deny_in_the_builder_fails_the_build() {
     let ws = Workspace::new("policy-deny");
     ws.write(

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub(crate) const FILE: &str = "lowmem_build-features.txt";
 
 /// First line of the file; a new layout changes it, so old files are misses.
-const HEADER: &str = "lowmem_build feature verdict v1";
+const HEADER: &str = "lowmem_build feature verdict v2";
 
 /// What a hit gives back.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -72,6 +72,7 @@ pub(crate) fn load(out_dir: &Path, key: u64) -> Option<Verdict> {
                 features: Vec::new(),
                 enabled_by: Vec::new(),
                 fix: String::new(),
+                choices: String::new(),
                 missing: false,
             }),
             _ => {
@@ -81,6 +82,7 @@ pub(crate) fn load(out_dir: &Path, key: u64) -> Option<Verdict> {
                     "feature" => last.features.push(value),
                     "by" => last.enabled_by.push(value),
                     "fix" => last.fix = value,
+                    "choices" => last.choices = value,
                     _ => return None,
                 }
             }
@@ -114,6 +116,7 @@ pub(crate) fn store(out_dir: &Path, key: u64, verdict: &Verdict) -> Result<(), S
             line("by", by);
         }
         line("fix", &v.fix);
+        line("choices", &v.choices);
     }
     let path = out_dir.join(FILE);
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
@@ -167,6 +170,7 @@ mod tests {
                 features: vec!["dtype-full".into(), "dtype-time".into()],
                 enabled_by: vec!["a\\b\nc".into(), "second".into()],
                 fix: "via-helper/Cargo.toml: remove `full`".into(),
+                choices: "no fix in this workspace: `x` turns them on itself".into(),
                 missing: false,
             }],
             notes: vec!["rule about `arrow`: not in the graph".into()],
@@ -194,6 +198,7 @@ mod tests {
                 features: vec!["lazy".into()],
                 enabled_by: Vec::new(),
                 fix: "app/Cargo.toml: add `lazy`".into(),
+                choices: String::new(),
                 missing: true,
             }],
             ..Verdict::default()
@@ -209,10 +214,10 @@ mod tests {
         for text in [
             "",
             "garbage",
-            "lowmem_build feature verdict v1\n",
-            "lowmem_build feature verdict v1\nkey 0000000000000005\nfeature orphan\n",
-            "lowmem_build feature verdict v1\nkey 0000000000000005\nfile nohash\n",
-            "lowmem_build feature verdict v1\nkey 0000000000000005\nwhat ever\n",
+            "lowmem_build feature verdict v2\n",
+            "lowmem_build feature verdict v2\nkey 0000000000000005\nfeature orphan\n",
+            "lowmem_build feature verdict v2\nkey 0000000000000005\nfile nohash\n",
+            "lowmem_build feature verdict v2\nkey 0000000000000005\nwhat ever\n",
         ] {
             std::fs::write(dir.join(FILE), text).unwrap();
             assert_eq!(load(&dir, 5), None, "{text:?}");

@@ -2,6 +2,7 @@
 //! build-script environment (or a manifest path given outside a build script).
 
 use crate::env::Env;
+use crate::graph::manifest::{dependency_tables, DepKind};
 use crate::settings::toml::{self, Table, Value};
 use crate::workspace::read_toml;
 use std::collections::BTreeSet;
@@ -242,7 +243,8 @@ pub(crate) fn feature_names(manifest: &Table) -> Vec<String> {
         .filter_map(Value::as_str)
         .filter_map(|v| v.strip_prefix("dep:"))
         .collect();
-    for deps in dependency_tables(manifest) {
+    // Optional dependencies can be normal or build ones, never dev ones.
+    for deps in dependency_tables(manifest, &[DepKind::Normal, DepKind::Build]) {
         for (key, spec) in deps {
             let optional = spec
                 .as_table()
@@ -255,26 +257,6 @@ pub(crate) fn feature_names(manifest: &Table) -> Vec<String> {
         }
     }
     names
-}
-
-/// The manifest's `[dependencies]`, `[build-dependencies]` and their `[target.<cfg>.*]` forms
-/// (the tables that can hold optional dependencies).
-fn dependency_tables(manifest: &Table) -> Vec<&Table> {
-    let kinds = ["dependencies", "build-dependencies", "build_dependencies"];
-    let mut out: Vec<&Table> = kinds
-        .iter()
-        .filter_map(|k| manifest.get(k).and_then(Value::as_table))
-        .collect();
-    if let Some(targets) = manifest.get("target").and_then(Value::as_table) {
-        for target in targets.values().filter_map(Value::as_table) {
-            out.extend(
-                kinds
-                    .iter()
-                    .filter_map(|k| target.get(k).and_then(Value::as_table)),
-            );
-        }
-    }
-    out
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

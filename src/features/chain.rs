@@ -5,16 +5,17 @@ use super::rules::{crate_key, Finding};
 use super::tree::{Graph, Node};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-/// One edge that turned offending features on, with the way to it.
+/// One node whose edges turned offending features on, with the way to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Cause {
-    /// The node whose edge turned them on (a package's dependency declaration, or a feature).
+    /// The node whose edges turned them on (a package's dependency declaration, or a feature).
     pub(crate) parent: usize,
-    /// The feature node it enabled.
-    pub(crate) entered: usize,
-    /// The nodes from the package being built down to `entered`, both included.
+    /// The feature nodes it enabled that lead to them, in the order found; one declaration
+    /// often turns on several (polars-time's dependency on polars-core lists four dtypes).
+    pub(crate) entered: Vec<usize>,
+    /// The nodes from the package being built down to the first of `entered`, both included.
     pub(crate) path: Vec<usize>,
-    /// The offending features this edge turns on, sorted.
+    /// The offending features these edges turn on, sorted.
     pub(crate) features: Vec<String>,
 }
 
@@ -42,15 +43,16 @@ pub(crate) fn explain(
             .and_then(|path| cause_on(graph, &path, offending));
         match cause {
             Some((parent, entered, path)) => {
-                match out
-                    .causes
-                    .iter_mut()
-                    .find(|c| c.parent == parent && c.entered == entered)
-                {
-                    Some(known) => known.features.push(feature.clone()),
+                match out.causes.iter_mut().find(|c| c.parent == parent) {
+                    Some(known) => {
+                        known.features.push(feature.clone());
+                        if !known.entered.contains(&entered) {
+                            known.entered.push(entered);
+                        }
+                    }
                     None => out.causes.push(Cause {
                         parent,
-                        entered,
+                        entered: vec![entered],
                         path,
                         features: vec![feature.clone()],
                     }),
@@ -123,38 +125,50 @@ pub(crate) fn describe(
     cause: &Cause,
     list_features: bool,
 ) -> String {
-    let (Some(parent), Some(Node::Feature { name, feature, .. })) =
-        (graph.node(cause.parent), graph.node(cause.entered))
-    else {
+    let entered: Vec<(&str, &str)> = cause
+        .entered
+        .iter()
+        .filter_map(|&id| match graph.node(id) {
+            Some(Node::Feature { name, feature, .. }) => Some((name.as_str(), feature.as_str())),
+            _ => None,
+        })
+        .collect();
+    let Some(parent) = graph.node(cause.parent).filter(|_| !entered.is_empty()) else {
         return String::new();
     };
     let mut line = match parent {
-        Node::Package { name: p, .. } if feature == "default" => {
-            format!(
-                "crate `{p}` depends on `{name}` with its default features on (`{name}/default`)"
-            )
-        }
-        Node::Package { name: p, .. } => format!("crate `{p}` enables `{name}/{feature}`"),
+        Node::Package { name: p, .. } => format!("crate `{p}` {}", declares(&entered)),
         Node::Feature {
             name: p,
             feature: g,
             command_line: true,
         } if g != "default" => format!(
-            "feature `{g}` of crate `{p}` (requested for this build) enables `{name}/{feature}`"
+            "feature `{g}` of crate `{p}` (requested for this build) enables {}",
+            feature_list(&entered)
         ),
         Node::Feature {
             name: p,
             feature: g,
             ..
-        } => format!("feature `{g}` of crate `{p}` enables `{name}/{feature}`"),
+        } => format!(
+            "feature `{g}` of crate `{p}` enables {}",
+            feature_list(&entered)
+        ),
     };
-    let same_crate = crate_key(name) == finding.key;
+    let entered_here = |f: &String| {
+        entered
+            .iter()
+            .any(|(name, feature)| crate_key(name) == finding.key && feature == f)
+    };
     let more: Vec<String> = cause
         .features
         .iter()
-        .filter(|f| !(same_crate && *f == feature))
+        .filter(|f| !entered_here(f))
         .map(|f| {
-            if same_crate {
+            if entered
+                .iter()
+                .all(|(name, _)| crate_key(name) == finding.key)
+            {
                 format!("`{f}`")
             } else {
                 format!("`{}/{f}`", finding.krate)
@@ -165,30 +179,68 @@ pub(crate) fn describe(
         line.push_str(", which turns on ");
         line.push_str(&more.join(", "));
     }
-    let chain = chain_labels(graph, &cause.path);
+    // A chain down to one of several entered features would single that one out.
+    let shown = if entered.len() > 1 {
+        &cause.path[..cause.path.len().saturating_sub(1)]
+    } else {
+        &cause.path[..]
+    };
+    let chain = chain_labels(graph, shown);
     if chain.len() > 2 {
         line.push_str(&format!(" ({})", chain.join(" -> ")));
     }
     line
 }
 
-/// The path as `crate` and `crate/feature` labels, without the `default` feature cargo puts
-/// above the package being built when it only leads to the package itself.
+/// What a package's dependency declarations turn on: "depends on `polars` with its default
+/// features on (`polars/default`)" and/or "enables `polars-core/dtype-time`, ...".
+fn declares(entered: &[(&str, &str)]) -> String {
+    let (defaults, others): (Vec<_>, Vec<_>) = entered
+        .iter()
+        .copied()
+        .partition(|(_, feature)| *feature == "default");
+    let mut parts: Vec<String> = defaults
+        .iter()
+        .map(|(name, _)| {
+            format!("depends on `{name}` with its default features on (`{name}/default`)")
+        })
+        .collect();
+    if !others.is_empty() {
+        parts.push(format!("enables {}", feature_list(&others)));
+    }
+    parts.join(" and ")
+}
+
+/// "`a/x`, `b/y`".
+fn feature_list(entered: &[(&str, &str)]) -> String {
+    entered
+        .iter()
+        .map(|(name, feature)| format!("`{name}/{feature}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The path as `crate` and `crate/feature` labels. A feature followed by its own package is
+/// left out: that step only says the package is there with that feature on, not that the
+/// feature brought in what follows (`app -> polars-io/chrono -> polars-io -> polars-time` is
+/// shown as `app -> polars-io -> polars-time`, polars-io's `chrono` having nothing to do with
+/// polars-time); this also drops the `default` feature cargo puts above the package being built.
 pub(crate) fn chain_labels(graph: &Graph, path: &[usize]) -> Vec<String> {
     let nodes: Vec<&Node> = path.iter().filter_map(|&id| graph.node(id)).collect();
-    let skip = match nodes.as_slice() {
-        [Node::Feature {
-            feature,
-            command_line: true,
-            ..
-        }, Node::Package { .. }, ..]
-            if feature == "default" =>
-        {
-            1
-        }
-        _ => 0,
-    };
-    nodes[skip..].iter().map(|n| n.label()).collect()
+    nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, node)| !leads_to_own_package(node, nodes.get(i + 1).copied()))
+        .map(|(_, node)| node.label())
+        .collect()
+}
+
+/// Whether `node` is a feature and `next` its crate's package.
+fn leads_to_own_package(node: &Node, next: Option<&Node>) -> bool {
+    match (node, next) {
+        (Node::Feature { name, .. }, Some(Node::Package { name: package, .. })) => name == package,
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -320,6 +372,41 @@ pub(crate) mod tests {
     fn the_minimal_member_has_nothing_to_explain() {
         let graph = graph_of("minimal.txt", None);
         assert!(lines(&graph).is_empty());
+    }
+
+    #[test]
+    fn one_declaration_entering_several_features_is_one_cause() {
+        // polars 0.55.2: polars-time's dependency on polars-core lists the three dtypes. The
+        // shortest way to polars-time passes polars-io's `chrono` feature, which only leads to
+        // polars-io's package and is left out of the chain.
+        let graph = graph_of("polars-0.55.2.txt", Some("polars-0.55.2-inverted.txt"));
+        let found = lines(&graph);
+        assert_eq!(found.len(), 1);
+        let (core, core_lines, unexplained) = &found[0];
+        assert_eq!(core.krate, "polars-core");
+        assert!(unexplained.is_empty());
+        assert_eq!(
+            core_lines,
+            &["crate `polars-time` enables `polars-core/dtype-datetime`, \
+               `polars-core/dtype-duration`, `polars-core/dtype-time` \
+               (cal-polars-min -> polars-io -> polars-time)"]
+        );
+        let datetime = graph.feature("polars-core", "dtype-datetime").unwrap();
+        let path = path_from_root(&graph, datetime).unwrap();
+        let raw: Vec<String> = path
+            .iter()
+            .map(|&id| graph.node(id).unwrap().label())
+            .collect();
+        assert!(raw.contains(&"polars-io/chrono".to_string()), "{raw:?}");
+        assert_eq!(
+            chain_labels(&graph, &path),
+            [
+                "cal-polars-min",
+                "polars-io",
+                "polars-time",
+                "polars-core/dtype-datetime"
+            ]
+        );
     }
 
     #[test]

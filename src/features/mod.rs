@@ -16,14 +16,14 @@ use std::path::{Path, PathBuf};
 // should not pay on the small machines this crate is for.
 cfg_if::cfg_if! {
     if #[cfg(feature = "feature-check")] {
-        mod advice;
+        pub(crate) mod advice;
         mod cache;
         mod caller;
         mod cargo_tree;
         pub(crate) mod chain;
         pub(crate) mod rules;
         pub(crate) mod tree;
-        mod workspace;
+        pub(crate) mod workspace;
         mod verify;
         pub(crate) use verify::verify;
     } else {
@@ -218,15 +218,23 @@ pub struct FeatureViolation {
     pub enabled_by: Vec<String>,
     /// What to change, naming the manifest relative to the workspace root, e.g.
     /// "crates/app/Cargo.toml: set `default-features = false` on `polars` and list the features
-    /// you need". Several fixes are joined with "; ".
+    /// you need". Several fixes are joined with "; ". Only edits that turn off nothing but the
+    /// forbidden features (or what the workspace's own crates define) are fixes; empty when
+    /// there is none.
     pub fix: String,
+    /// Where no edit is known to be safe: what turns the features on and the choices, e.g. "no
+    /// fix in this workspace: `polars-time` is not a package of it and turns them on itself;
+    /// it comes in through the dependencies on `polars`, `polars-io` in Cargo.toml; choices:
+    /// allow them in the feature rules, or change those dependencies (another version, other
+    /// features)". Several are joined with "; "; empty when every cause has a fix.
+    pub choices: String,
     /// Whether `features` are required features that are off (rather than features on that
     /// must be off).
     pub missing: bool,
 }
 
 impl fmt::Display for FeatureViolation {
-    /// One line: the crate, the features, who enabled them, the fix.
+    /// One line: the crate, the features, who enabled them, the fix and the choices.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let features = self
             .features
@@ -250,7 +258,13 @@ impl fmt::Display for FeatureViolation {
                 write!(f, ": {}", self.enabled_by.join("; "))?;
             }
         }
-        write!(f, "; fix: {}", self.fix)
+        if !self.fix.is_empty() {
+            write!(f, "; fix: {}", self.fix)?;
+        }
+        if !self.choices.is_empty() {
+            write!(f, "; {}", self.choices)?;
+        }
+        Ok(())
     }
 }
 

@@ -231,6 +231,36 @@ fn a_feature_of_another_member_is_a_violation_naming_it() {
 }
 
 #[test]
+fn a_crate_the_workspace_cannot_edit_gets_choices_and_a_member_gets_the_fix() {
+    let ws = Fixture::new("vendored");
+    let report = ws.check("via-vendored", "");
+    assert_eq!(report.violations.len(), 2, "{report:#?}");
+    let polars = &report.violations[0];
+    assert_eq!(polars.features, ["dtype-time"]);
+    assert_eq!(polars.fix, "");
+    assert_eq!(
+        polars.to_string(),
+        "`polars` has `dtype-time` on, which the feature rules forbid: crate `forcer` enables \
+         `polars/dtype-time` (via-vendored -> forcer -> polars/dtype-time); no fix in this \
+         workspace: `forcer` is not a package of it and turns them on itself; it comes in \
+         through the dependency on `forcer` in via-vendored/Cargo.toml; choices: allow them in \
+         the feature rules, or change that dependency (another version, other features)"
+    );
+    // polars-core's dtype-time comes from polars' and so from the same place.
+    assert_eq!(report.violations[1].choices, polars.choices);
+
+    // Not excluded, the same crate is a member: its manifest is the workspace's to fix.
+    ws.edit("Cargo.toml", "exclude = [\"vendored\"]", "exclude = []");
+    let report = ws.check("via-vendored", "");
+    assert_eq!(report.violations.len(), 2, "{report:#?}");
+    assert_eq!(
+        report.violations[0].fix,
+        "vendored/forcer/Cargo.toml: remove `dtype-time` from the features of `polars`"
+    );
+    assert_eq!(report.violations[0].choices, "");
+}
+
+#[test]
 fn default_features_left_on_get_the_default_features_advice() {
     let ws = Fixture::new("defaults");
     let report = ws.check("defaults", "");

@@ -271,29 +271,27 @@ impl Graph {
             .count()
     }
 
-    /// The directory of the local (path) package named like `krate` ([`crate_key`]), if any.
-    pub(crate) fn dir_of(&self, krate: &str) -> Option<&Path> {
-        self.nodes.iter().find_map(|n| match n {
+    /// The directories of all path packages in the graph, in order of appearance.
+    pub(crate) fn local_dirs(&self) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for (_, dir) in self.path_packages() {
+            if !out.iter().any(|d| d == dir) {
+                out.push(dir.to_path_buf());
+            }
+        }
+        out
+    }
+
+    /// Each path package's name and directory, in order of appearance.
+    pub(crate) fn path_packages(&self) -> impl Iterator<Item = (&str, &Path)> + '_ {
+        self.nodes.iter().filter_map(|n| match n {
             Node::Package {
                 name,
                 dir: Some(dir),
                 ..
-            } if crate_key(name) == krate => Some(dir.as_path()),
+            } => Some((name.as_str(), dir.as_path())),
             _ => None,
         })
-    }
-
-    /// The directories of all path packages in the graph, in order of appearance.
-    pub(crate) fn local_dirs(&self) -> Vec<PathBuf> {
-        let mut out: Vec<PathBuf> = Vec::new();
-        for node in &self.nodes {
-            if let Node::Package { dir: Some(dir), .. } = node {
-                if !out.contains(dir) {
-                    out.push(dir.clone());
-                }
-            }
-        }
-        out
     }
 }
 
@@ -529,7 +527,10 @@ mod tests {
         assert_eq!(graph.package_count(), 4);
         let root = graph.root().and_then(|r| graph.node(r)).map(Node::label);
         assert_eq!(root.as_deref(), Some("via-helper"));
-        assert_eq!(graph.dir_of("helper"), Some(Path::new("/ws/helper")));
+        assert_eq!(
+            graph.path_packages().nth(1),
+            Some(("helper", Path::new("/ws/helper")))
+        );
         assert_eq!(
             graph.local_dirs(),
             [

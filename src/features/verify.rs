@@ -1,6 +1,7 @@
 //! Running the feature check: map the caller, run `cargo tree`, check the rules, cache the
 //! verdict.
 
+use super::advice::Advice;
 use super::caller::{Caller, NotRun};
 use super::rules::Finding;
 use super::tree::Graph;
@@ -185,6 +186,7 @@ fn violations(graph: &Graph, workspace: &Workspace, findings: &[Finding]) -> Vec
                     features: finding.features.clone(),
                     enabled_by: Vec::new(),
                     fix: advice::fix_for_missing(graph, workspace, finding),
+                    choices: String::new(),
                     missing: true,
                 };
             }
@@ -197,10 +199,14 @@ fn violations(graph: &Graph, workspace: &Workspace, findings: &[Finding]) -> Vec
                 .map(|c| chain::describe(graph, finding, c, list_features))
                 .collect();
             let mut fixes: Vec<String> = Vec::new();
+            let mut choices: Vec<String> = Vec::new();
             for cause in &explained.causes {
-                let fix = advice::fix_for_cause(graph, workspace, cause);
-                if !fixes.contains(&fix) {
-                    fixes.push(fix);
+                let (list, text) = match advice::advise(graph, workspace, &offending, cause) {
+                    Advice::Fix(fix) => (&mut fixes, fix),
+                    Advice::Choices(text) => (&mut choices, text),
+                };
+                if !list.contains(&text) {
+                    list.push(text);
                 }
             }
             if !explained.unexplained.is_empty() {
@@ -214,9 +220,9 @@ fn violations(graph: &Graph, workspace: &Workspace, findings: &[Finding]) -> Vec
                     names.join(", "),
                     if names.len() == 1 { "it" } else { "them" }
                 ));
-                if fixes.is_empty() {
-                    fixes.push(format!(
-                        "see `cargo tree -e features -i {}` for what turns them on",
+                if fixes.is_empty() && choices.is_empty() {
+                    choices.push(format!(
+                        "no fix known: see `cargo tree -e features -i {}` for what turns them on",
                         finding.krate
                     ));
                 }
@@ -226,8 +232,41 @@ fn violations(graph: &Graph, workspace: &Workspace, findings: &[Finding]) -> Vec
                 features: finding.features.clone(),
                 enabled_by,
                 fix: fixes.join("; "),
+                choices: choices.join("; "),
                 missing: false,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::chain::tests::graph_of;
+    use crate::features::polars_minimal_dtypes;
+
+    #[test]
+    fn on_polars_0_55_2_the_line_gives_the_choices_not_a_fix_that_breaks_the_build() {
+        // calibration/projects/polars-min, recorded by scripts/record-polars-trees.
+        let graph = graph_of("polars-0.55.2.txt", Some("polars-0.55.2-inverted.txt"));
+        let findings = rules::evaluate(&polars_minimal_dtypes(), &graph.enabled()).findings;
+        let found = violations(&graph, &Workspace::at("/ws/polars-min"), &findings);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let core = &found[0];
+        assert_eq!(
+            core.features,
+            ["dtype-datetime", "dtype-duration", "dtype-time"]
+        );
+        assert_eq!(core.fix, "");
+        assert_eq!(
+            core.to_string(),
+            "`polars-core` has `dtype-datetime`, `dtype-duration`, `dtype-time` on, which the \
+             feature rules forbid: crate `polars-time` enables `polars-core/dtype-datetime`, \
+             `polars-core/dtype-duration`, `polars-core/dtype-time` (cal-polars-min -> polars-io \
+             -> polars-time); no fix in this workspace: `polars-time` is not a package of it and \
+             turns them on itself; it comes in through the dependencies on `polars`, `polars-io` \
+             in Cargo.toml; choices: allow them in the feature rules, or change those \
+             dependencies (another version, other features)"
+        );
+    }
 }

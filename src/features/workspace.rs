@@ -2,7 +2,7 @@
 //! the resolved features and so are watched and hashed.
 
 use super::caller::Caller;
-use crate::workspace::{members, read_toml, root_manifest};
+use crate::workspace::{excluded, members, read_toml, root_manifest};
 use std::path::{Path, PathBuf};
 
 /// The caller's workspace.
@@ -12,6 +12,8 @@ pub(crate) struct Workspace {
     pub(crate) root: PathBuf,
     /// The members' manifests, root's excluded, sorted.
     pub(crate) members: Vec<PathBuf>,
+    /// The directories the root's `workspace.exclude` lists.
+    pub(crate) excluded: Vec<PathBuf>,
 }
 
 impl Workspace {
@@ -25,7 +27,29 @@ impl Workspace {
             None => (caller.dir().to_path_buf(), &caller.table),
         };
         let members = members(&root, table);
-        Workspace { root, members }
+        let excluded = excluded(&root, table);
+        Workspace {
+            root,
+            members,
+            excluded,
+        }
+    }
+
+    /// Whether the package in `dir` is one of this workspace's to edit: under the root and not
+    /// excluded, as cargo makes path packages there members. Registry and git packages, path
+    /// dependencies elsewhere and excluded directories (vendored code) are someone else's.
+    pub(crate) fn owns(&self, dir: &Path) -> bool {
+        dir.starts_with(&self.root) && !self.excluded.iter().any(|e| dir.starts_with(e))
+    }
+
+    /// A workspace at `root` with nothing excluded, for fixtures whose paths do not exist.
+    #[cfg(test)]
+    pub(crate) fn at(root: &str) -> Workspace {
+        Workspace {
+            root: PathBuf::from(root),
+            members: Vec::new(),
+            excluded: Vec::new(),
+        }
     }
 
     /// The root manifest.

@@ -199,6 +199,24 @@ const KINDS: [(&str, DepKind); 5] = [
     ("dev_dependencies", DepKind::Dev),
 ];
 
+/// The manifest's dependency tables of the given kinds, the `[target.<cfg>.*]` forms included:
+/// the one place that knows which tables hold dependencies.
+pub(crate) fn dependency_tables<'a>(manifest: &'a Table, kinds: &[DepKind]) -> Vec<&'a Table> {
+    let mut sections = vec![manifest];
+    if let Some(targets) = manifest.get("target").and_then(Value::as_table) {
+        sections.extend(targets.into_iter().filter_map(|(_, t)| t.as_table()));
+    }
+    sections
+        .into_iter()
+        .flat_map(|section| {
+            KINDS
+                .iter()
+                .filter(|(_, kind)| kinds.contains(kind))
+                .filter_map(move |(name, _)| section.get(name).and_then(Value::as_table))
+        })
+        .collect()
+}
+
 /// Reads the facts of a manifest: [`entries`], then [`facts`].
 #[cfg(test)]
 pub(crate) fn read(
@@ -478,6 +496,34 @@ fn add_deps(
 mod tests {
     use super::*;
     use crate::settings::toml::parse;
+
+    #[test]
+    fn dependency_tables_of_the_asked_kinds_with_their_target_forms() {
+        let table = parse(
+            "[dependencies]\na = \"1\"\n[build_dependencies]\nb = \"1\"\n\
+             [dev-dependencies]\nc = \"1\"\n\
+             [target.'cfg(unix)'.dependencies]\nd = \"1\"\n\
+             [target.'cfg(unix)'.build-dependencies]\ne = \"1\"\n\
+             [workspace.dependencies]\nf = \"1\"\n",
+        )
+        .unwrap();
+        let names = |kinds: &[DepKind]| -> Vec<String> {
+            dependency_tables(&table, kinds)
+                .into_iter()
+                .flat_map(|t| t.keys().cloned())
+                .collect()
+        };
+        assert_eq!(names(&[DepKind::Normal]), ["a", "d"]);
+        assert_eq!(
+            names(&[DepKind::Normal, DepKind::Build]),
+            ["a", "b", "d", "e"]
+        );
+        assert_eq!(
+            names(&[DepKind::Normal, DepKind::Build, DepKind::Dev]),
+            ["a", "b", "c", "d", "e"]
+        );
+        assert!(names(&[]).is_empty());
+    }
 
     fn dep(name: &str, kind: DepKind, target: Option<&str>, optional: bool) -> Dep {
         Dep {

@@ -2,6 +2,7 @@
 //! or the workspace's own path packages.
 
 use super::lock::{Locked, SourceKind};
+use super::manifest::{dependency_tables, DepKind};
 use crate::probe::fs::read_small;
 use crate::settings::toml::{self, get_path, Table, Value};
 use crate::workspace::{members, normalize};
@@ -178,7 +179,9 @@ impl Sources {
             let Some(name) = text("name") else {
                 continue; // a virtual workspace root
             };
-            for section in dependency_tables(&table) {
+            for section in
+                dependency_tables(&table, &[DepKind::Normal, DepKind::Build, DepKind::Dev])
+            {
                 for (_, spec) in section {
                     let path = spec.as_table().and_then(|s| s.get("path"));
                     if let Some(path) = path.and_then(Value::as_str) {
@@ -330,29 +333,6 @@ impl Sources {
             })
             .find_map(|d| self.package_in(d, name, depth + 1))
     }
-}
-
-/// The dependency tables of a manifest, its `[target.*]` ones included.
-pub(crate) fn dependency_tables(table: &Table) -> Vec<&Table> {
-    let mut sections = vec![table];
-    if let Some(targets) = table.get("target").and_then(Value::as_table) {
-        sections.extend(targets.into_iter().filter_map(|(_, t)| t.as_table()));
-    }
-    let kinds = [
-        "dependencies",
-        "dev-dependencies",
-        "dev_dependencies",
-        "build-dependencies",
-        "build_dependencies",
-    ];
-    sections
-        .iter()
-        .flat_map(|s| {
-            kinds
-                .iter()
-                .filter_map(|k| s.get(k).and_then(Value::as_table))
-        })
-        .collect()
 }
 
 /// The start of the name of a registry's directory in `registry/src`, most likely first: cargo

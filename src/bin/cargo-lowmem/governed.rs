@@ -51,8 +51,10 @@ pub fn run_cargo(verb: &str, args: &[OsString], options: &Options) -> ExitCode {
         options,
     );
     let status = setup.run(command);
+    // From the status, not the ExitCode: comparing ExitCodes needs Rust 1.79.
+    let failed = !status.as_ref().is_ok_and(ExitStatus::success);
     let code = setup.finish(status, options);
-    if code != ExitCode::SUCCESS && options.retry && setup.oom_killed() {
+    if failed && options.retry && setup.oom_killed() {
         return setup.retry_leanest(verb, args, profile.as_deref(), options);
     }
     code

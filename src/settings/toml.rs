@@ -3,7 +3,8 @@
 //! The `toml` crate costs more to compile than everything else this crate depends on, and a build
 //! script only needs to read a few tables. It reads TOML 1.0 plus the TOML 1.1 additions that Cargo
 //! accepts since 1.94 (newlines and a trailing comma in inline tables, the `\e` and `\xHH` escapes),
-//! so a file Cargo reads, this reads too.
+//! so a file Cargo reads, this reads too; `differential.rs` checks that against the `toml` crate on
+//! real files.
 //!
 //! Every file read here is one Cargo has already read and validated (manifests, Cargo.lock, config
 //! files), or one Cargo skips, which cannot fail the build. So the reader checks only what it needs
@@ -16,6 +17,9 @@
 //! It never panics: the input is read with `get`, nesting is bounded and every failure is an error.
 
 use std::fmt;
+
+#[cfg(test)]
+pub(crate) mod differential;
 
 /// A TOML table: keys in sorted order.
 ///

@@ -1,14 +1,25 @@
-//! A small TOML reader: enough of TOML 1.0 to read Cargo manifests and config files without a dependency.
+//! A small TOML reader: the TOML that Cargo reads, without a dependency.
 //!
 //! The `toml` crate costs more to compile than everything else this crate depends on, and a build
-//! script only needs to read a few tables. This reader accepts TOML 1.0 plus the TOML 1.1 additions
-//! that Cargo accepts since 1.94 (newlines and a trailing comma in inline tables, the `\e` and `\xHH`
-//! escapes, times without seconds), so a file Cargo reads, this reads too. Date-times are kept as
-//! their source text, and no formatting is kept.
+//! script only needs to read a few tables. It reads TOML 1.0 plus the TOML 1.1 additions that Cargo
+//! accepts since 1.94 (newlines and a trailing comma in inline tables, the `\e` and `\xHH` escapes),
+//! so a file Cargo reads, this reads too; `differential.rs` checks that against the `toml` crate on
+//! real files.
+//!
+//! Every file read here is one Cargo has already read and validated (manifests, Cargo.lock, config
+//! files), or one Cargo skips, which cannot fail the build. So the reader checks only what it needs
+//! to read a valid document right: where each key, value and line ends, and that a path leads
+//! through tables. An error names the line it could not read. It does not repeat Cargo's
+//! validation: floats and date-times, which nothing here reads, become [`Value::Other`] unchecked;
+//! a table defined twice is merged; leading zeros, control characters and an inline table extended
+//! later go unnoticed.
 //!
 //! It never panics: the input is read with `get`, nesting is bounded and every failure is an error.
 
 use std::fmt;
+
+#[cfg(test)]
+pub(crate) mod differential;
 
 /// A TOML table: keys in sorted order.
 ///
@@ -58,6 +69,37 @@ impl Table {
     pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
+
+    /// The value of `key`, set to `new` first if the key is not in the table.
+    fn entry_or(&mut self, key: &str, new: Value) -> &mut Value {
+        let at = find(&self.0, key).unwrap_or_else(|at| {
+            self.0.insert(at, (key.to_owned(), new));
+            at
+        });
+        &mut self.0[at].1
+    }
+
+    /// Adds `key = value`; false, and nothing added, if `key` is taken.
+    fn insert_new(&mut self, key: &str, value: Value) -> bool {
+        let Err(at) = find(&self.0, key) else {
+            return false;
+        };
+        self.0.insert(at, (key.to_owned(), value));
+        true
+    }
+
+    /// The table under `key`, made empty if the key is new; under an array of tables its last table,
+    /// which is where TOML puts the keys of a header below one. `None` if `key` holds anything else.
+    fn descend(&mut self, key: &str) -> Option<&mut Table> {
+        match self.entry_or(key, Value::Table(Table::default())) {
+            Value::Table(table) => Some(table),
+            Value::Array(items) => match items.last_mut()? {
+                Value::Table(table) => Some(table),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 impl<'a> IntoIterator for &'a Table {
@@ -80,16 +122,14 @@ pub(crate) enum Value {
     String(String),
     /// An integer; TOML integers are 64-bit.
     Integer(i64),
-    /// A float, including `inf` and `nan`.
-    Float(f64),
     /// `true` or `false`.
     Boolean(bool),
-    /// Offset date-times, local dates and times, kept as their source text.
-    Datetime(String),
     /// An array, or an array of tables.
     Array(Vec<Value>),
     /// A table, from a header, dotted keys or an inline table.
     Table(Table),
+    /// A float or a date-time: nothing reads them, so they are skipped, neither read nor checked.
+    Other,
 }
 
 impl Value {
@@ -184,7 +224,7 @@ fn line_of(text: &str, pos: usize) -> usize {
 }
 
 /// How deep tables, arrays and inline tables may nest. Real files nest a few levels; the bound keeps
-/// the recursion in parsing, converting and dropping far from the end of the stack on hostile input.
+/// the recursion in parsing, comparing and dropping far from the end of the stack on hostile input.
 const MAX_DEPTH: usize = 128;
 
 /// An error at a byte offset, turned into a line number when parsing stops.
@@ -195,223 +235,49 @@ struct Failure {
     message: String,
 }
 
-/// How a table came to exist, which decides what later lines may add to it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Made only as the parent of a header, like `a` for `[a.b]`; a later `[a]` may still define it.
-    Implicit,
-    /// Defined by its own header (or the root): no other header may define it and no dotted key may
-    /// reach into it from outside.
-    Header,
-    /// Made by a dotted key such as `a.b = 1`: more dotted keys may add to it, a header may not.
-    Dotted,
-}
-
-/// A table while the document is read: its entries and how it was made.
-struct Draft {
-    /// How the table was made.
-    kind: Kind,
-    /// The entries so far, sorted by key.
-    entries: Vec<(String, Node)>,
-}
-
-/// An entry of a table while the document is read.
-enum Node {
-    /// A finished value. Inline tables and arrays are complete when written, so nothing may add to
-    /// them later.
-    Value(Value),
-    /// A table that headers or dotted keys may still add to.
-    Table(Draft),
-    /// An array of tables made by `[[header]]`s; later headers below it go into its last table.
-    Tables(Vec<Draft>),
-}
-
-impl Draft {
-    /// An empty table made the given way.
-    fn new(kind: Kind) -> Self {
-        Draft {
-            kind,
-            entries: Vec::new(),
-        }
-    }
-
-    /// The finished table, forgetting how its parts were made.
-    fn into_table(self) -> Table {
-        Table(
-            self.entries
-                .into_iter()
-                .map(|(key, node)| (key, node.into_value()))
-                .collect(),
-        )
-    }
-
-    /// The entry for `key`, made with `make` if there is none.
-    fn entry_or(&mut self, key: &str, make: impl FnOnce() -> Node) -> &mut Node {
-        let at = match find(&self.entries, key) {
-            Ok(at) => at,
-            Err(at) => {
-                self.entries.insert(at, (key.to_owned(), make()));
-                at
-            }
-        };
-        &mut self.entries[at].1
-    }
-
-    /// The entry for `key`, if there is one.
-    fn get_mut(&mut self, key: &str) -> Option<&mut Node> {
-        let at = find(&self.entries, key).ok()?;
-        self.entries.get_mut(at).map(|(_, node)| node)
-    }
-
-    /// Adds `node` under `key`, unless `key` is taken: then the node there.
-    fn insert_new(&mut self, key: &str, node: Node) -> Result<(), &mut Node> {
-        match find(&self.entries, key) {
-            Ok(at) => Err(&mut self.entries[at].1),
-            Err(at) => {
-                self.entries.insert(at, (key.to_owned(), node));
-                Ok(())
-            }
-        }
-    }
-}
-
-impl Node {
-    /// The finished value.
-    fn into_value(self) -> Value {
-        match self {
-            Node::Value(value) => value,
-            Node::Table(draft) => Value::Table(draft.into_table()),
-            Node::Tables(drafts) => Value::Array(
-                drafts
-                    .into_iter()
-                    .map(|draft| Value::Table(draft.into_table()))
-                    .collect(),
-            ),
-        }
-    }
-}
-
-/// Walks from the root to the table that holds a header's last key, making missing tables on the
-/// way; through an array of tables the walk goes into its last table, as TOML says.
-fn header_parent<'t>(root: &'t mut Draft, parents: &[String]) -> Result<&'t mut Draft, String> {
-    let mut table = root;
-    for (index, key) in parents.iter().enumerate() {
-        let node = table.entry_or(key, || Node::Table(Draft::new(Kind::Implicit)));
-        table = match node {
-            Node::Table(draft) => draft,
-            Node::Tables(drafts) => match drafts.last_mut() {
-                Some(draft) => draft,
-                None => return Err(format!("`{}` is empty", show(parents, index))),
-            },
-            Node::Value(_) => return Err(format!("`{}` is not a table", show(parents, index))),
-        };
+/// The table at `path` below `table`, made on the way where missing.
+///
+/// Through an array of tables the walk goes into its last table. TOML says so for headers, and
+/// Cargo's parser lets dotted keys through too (`[[a.b]]`, `[a]`, `b.c.d = 1`), though TOML does
+/// not; one walk for both reads every file Cargo reads.
+fn walk<'t>(table: &'t mut Table, path: &[String]) -> Result<&'t mut Table, String> {
+    let mut table = table;
+    for (index, key) in path.iter().enumerate() {
+        table = table
+            .descend(key)
+            .ok_or_else(|| format!("`{}` is not a table", show(path, index + 1)))?;
     }
     Ok(table)
 }
 
-/// Applies a `[table]` header: defines the table, which must not have been defined before.
-fn define_table(root: &mut Draft, path: &[String]) -> Result<(), String> {
-    let (last, parents) = path.split_last().ok_or_else(|| "empty key".to_owned())?;
-    let parent = header_parent(root, parents)?;
-    let whole = show(path, parents.len());
-    match parent.insert_new(last, Node::Table(Draft::new(Kind::Header))) {
-        Ok(()) => Ok(()),
-        Err(taken) => match taken {
-            Node::Table(draft) if draft.kind == Kind::Implicit => {
-                draft.kind = Kind::Header;
-                Ok(())
-            }
-            Node::Table(_) => Err(format!("table `{whole}` is defined twice")),
-            Node::Tables(_) => Err(format!("`{whole}` is an array of tables")),
-            Node::Value(_) => Err(format!("duplicate key `{whole}`")),
-        },
-    }
-}
-
 /// Applies an `[[array]]` header: adds a new table to the array of tables, making the array if needed.
-fn append_table(root: &mut Draft, path: &[String]) -> Result<(), String> {
-    let (last, parents) = path.split_last().ok_or_else(|| "empty key".to_owned())?;
-    let parent = header_parent(root, parents)?;
-    let node = parent.entry_or(last, || Node::Tables(Vec::new()));
-    match node {
-        Node::Tables(drafts) => {
-            drafts.push(Draft::new(Kind::Header));
+fn append_table(root: &mut Table, path: &[String]) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    match walk(root, parents)?.entry_or(last, Value::Array(Vec::new())) {
+        Value::Array(tables) => {
+            tables.push(Value::Table(Table::default()));
             Ok(())
         }
         _ => Err(format!(
             "`{}` is not an array of tables",
-            show(path, parents.len())
+            show(path, path.len())
         )),
     }
 }
 
-/// The table the latest header named, which key/value lines go into.
-fn section<'t>(root: &'t mut Draft, path: &[String]) -> Option<&'t mut Draft> {
-    let mut table = root;
-    for key in path {
-        table = match table.get_mut(key)? {
-            Node::Table(draft) => draft,
-            Node::Tables(drafts) => drafts.last_mut()?,
-            Node::Value(_) => return None,
-        };
-    }
-    Some(table)
-}
-
 /// Adds `key = value` to a table, making the tables a dotted key names on the way.
-fn insert(table: &mut Draft, key: &[String], value: Value) -> Result<(), String> {
-    let (last, parents) = key.split_last().ok_or_else(|| "empty key".to_owned())?;
-    let mut table = table;
-    for (index, part) in parents.iter().enumerate() {
-        let node = table.entry_or(part, || Node::Table(Draft::new(Kind::Dotted)));
-        table = match node {
-            // A table made by a header's path but not yet defined becomes defined by dotted keys,
-            // so that a header cannot define it again later.
-            Node::Table(draft) if draft.kind != Kind::Header => {
-                draft.kind = Kind::Dotted;
-                draft
-            }
-            // TOML forbids dotted keys to reach into an array of tables, but Cargo's parser lets
-            // them pass through its last table to a table below (`[[a.b]]`, `[a]`, `b.c.d = 1`),
-            // though not set a key right in it. Cargo reads every file before a build script
-            // does, so matching it can only avoid failing a build that Cargo accepted.
-            Node::Tables(drafts) if index + 1 < parents.len() => match drafts.last_mut() {
-                Some(draft) => draft,
-                None => return Err(format!("`{}` is empty", show(key, index))),
-            },
-            Node::Table(_) | Node::Tables(_) => {
-                return Err(format!(
-                    "cannot add to table `{}` with a dotted key",
-                    show(key, index)
-                ))
-            }
-            Node::Value(Value::Table(_)) => {
-                return Err(format!("cannot add to inline table `{}`", show(key, index)))
-            }
-            Node::Value(_) => return Err(format!("`{}` is not a table", show(key, index))),
-        };
-    }
-    match table.insert_new(last, Node::Value(value)) {
-        Ok(()) => Ok(()),
-        Err(_) => Err(format!("duplicate key `{}`", show(key, parents.len()))),
+fn insert(table: &mut Table, key: &[String], value: Value) -> Result<(), String> {
+    let (last, parents) = key.split_last().ok_or("empty key")?;
+    if walk(table, parents)?.insert_new(last, value) {
+        Ok(())
+    } else {
+        Err(format!("duplicate key `{}`", show(key, key.len())))
     }
 }
 
-/// Writes the parts of a key up to and including `last` as TOML would, quoting those that are not
-/// bare keys, for error messages.
-fn show(path: &[String], last: usize) -> String {
-    let shown: Vec<String> = path
-        .iter()
-        .take(last.saturating_add(1))
-        .map(|part| {
-            if !part.is_empty() && part.bytes().all(is_bare) {
-                part.clone()
-            } else {
-                format!("{part:?}")
-            }
-        })
-        .collect();
-    shown.join(".")
+/// The first `parts` parts of a key, dotted, for error messages.
+fn show(path: &[String], parts: usize) -> String {
+    path.get(..parts).unwrap_or(path).join(".")
 }
 
 /// Whether a byte may appear in a bare key.
@@ -422,11 +288,6 @@ fn is_bare(byte: u8) -> bool {
 /// Whether a byte may appear in a number, boolean or date-time.
 fn is_scalar_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'+' | b'-' | b'.' | b':')
-}
-
-/// Whether a byte is a control character that TOML forbids in strings and comments (all but tab).
-fn is_control(byte: u8) -> bool {
-    (byte < 0x20 && byte != b'\t') || byte == 0x7f
 }
 
 /// The reader: the text and a byte offset into it that only ever stops on character boundaries.
@@ -440,7 +301,7 @@ struct Parser<'a> {
 impl<'a> Parser<'a> {
     /// Reads every line into the root table.
     fn document(&mut self) -> Result<Table, Failure> {
-        let mut root = Draft::new(Kind::Header);
+        let mut root = Table::default();
         let mut current: Vec<String> = Vec::new();
         loop {
             self.skip_blanks();
@@ -452,11 +313,11 @@ impl<'a> Parser<'a> {
             }
             self.end_of_line()?;
         }
-        Ok(root.into_table())
+        Ok(root)
     }
 
     /// Reads a `[table]` or `[[array]]` header, applies it and returns its path.
-    fn header(&mut self, root: &mut Draft) -> Result<Vec<String>, Failure> {
+    fn header(&mut self, root: &mut Table) -> Result<Vec<String>, Failure> {
         let start = self.pos;
         self.pos += 1;
         let array = self.eat(b'[');
@@ -472,17 +333,17 @@ impl<'a> Parser<'a> {
         let applied = if array {
             append_table(root, &path)
         } else {
-            define_table(root, &path)
+            walk(root, &path).map(drop)
         };
         applied.map_err(|message| self.fail_at(start, message))?;
         Ok(path)
     }
 
     /// Reads a `key = value` line into the current table.
-    fn key_value(&mut self, root: &mut Draft, current: &[String]) -> Result<(), Failure> {
+    fn key_value(&mut self, root: &mut Table, current: &[String]) -> Result<(), Failure> {
         let start = self.pos;
         let (key, value) = self.pair(current.len(), false)?;
-        let table = section(root, current).ok_or_else(|| self.fail_at(start, "lost table"))?;
+        let table = walk(root, current).map_err(|message| self.fail_at(start, message))?;
         insert(table, &key, value).map_err(|message| self.fail_at(start, message))
     }
 
@@ -491,14 +352,14 @@ impl<'a> Parser<'a> {
     fn pair(&mut self, depth: usize, inline: bool) -> Result<(Vec<String>, Value), Failure> {
         let key = self.key()?;
         if inline {
-            self.skip_trivia()?;
+            self.skip_trivia();
         }
         if !self.eat(b'=') {
             let found = self.found();
             return Err(self.fail(format!("expected `=` after key, found {found}")));
         }
         if inline {
-            self.skip_trivia()?;
+            self.skip_trivia();
         } else {
             self.skip_blanks();
         }
@@ -509,9 +370,7 @@ impl<'a> Parser<'a> {
     /// Accepts blanks and a comment, then requires a line ending or the end of the text.
     fn end_of_line(&mut self) -> Result<(), Failure> {
         self.skip_blanks();
-        if self.peek() == Some(b'#') {
-            self.comment()?;
-        }
+        self.skip_comment();
         match self.newline_len() {
             0 if self.peek().is_some() => {
                 let found = self.found();
@@ -524,18 +383,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Skips a comment up to (not including) its line ending.
-    fn comment(&mut self) -> Result<(), Failure> {
-        while let Some(byte) = self.peek() {
-            if self.newline_len() > 0 {
-                break;
+    /// Skips a comment, if one starts here, up to (not including) its line ending.
+    fn skip_comment(&mut self) {
+        if self.peek() == Some(b'#') {
+            while self.peek().is_some() && self.newline_len() == 0 {
+                self.pos += 1;
             }
-            if is_control(byte) {
-                return Err(self.fail("control character in comment"));
-            }
-            self.pos += 1;
         }
-        Ok(())
     }
 
     /// Skips spaces and tabs.
@@ -546,14 +400,12 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips blanks, comments and line endings, which arrays and inline tables allow between items.
-    fn skip_trivia(&mut self) -> Result<(), Failure> {
+    fn skip_trivia(&mut self) {
         loop {
             self.skip_blanks();
-            if self.peek() == Some(b'#') {
-                self.comment()?;
-            }
+            self.skip_comment();
             match self.newline_len() {
-                0 => return Ok(()),
+                0 => return,
                 len => self.pos += len,
             }
         }
@@ -627,7 +479,7 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let mut items = Vec::new();
         loop {
-            self.skip_trivia()?;
+            self.skip_trivia();
             if self.eat(b']') {
                 return Ok(Value::Array(items));
             }
@@ -636,7 +488,7 @@ impl<'a> Parser<'a> {
             }
             let item = self.value(depth + 1);
             items.push(item.map_err(|failure| self.unclosed(failure, open, "array"))?);
-            self.skip_trivia()?;
+            self.skip_trivia();
             if self.eat(b']') {
                 return Ok(Value::Array(items));
             }
@@ -651,11 +503,11 @@ impl<'a> Parser<'a> {
     fn inline_table(&mut self, depth: usize) -> Result<Value, Failure> {
         let open = self.pos;
         self.pos += 1;
-        let mut table = Draft::new(Kind::Header);
+        let mut table = Table::default();
         loop {
-            self.skip_trivia()?;
+            self.skip_trivia();
             if self.eat(b'}') {
-                return Ok(Value::Table(table.into_table()));
+                return Ok(Value::Table(table));
             }
             if self.peek().is_none() {
                 return Err(self.fail_at(open, "unterminated inline table"));
@@ -665,9 +517,9 @@ impl<'a> Parser<'a> {
             let (key, value) =
                 pair.map_err(|failure| self.unclosed(failure, open, "inline table"))?;
             insert(&mut table, &key, value).map_err(|message| self.fail_at(start, message))?;
-            self.skip_trivia()?;
+            self.skip_trivia();
             if self.eat(b'}') {
-                return Ok(Value::Table(table.into_table()));
+                return Ok(Value::Table(table));
             }
             if !self.eat(b',') {
                 return Err(self.missing_separator(open, "inline table", '}'));
@@ -715,15 +567,13 @@ impl<'a> Parser<'a> {
                     self.escape(&mut text)?;
                     run = self.pos;
                 }
-                Some(byte) if is_control(byte) => {
-                    return Err(self.fail("control character in string"))
-                }
                 Some(_) => self.pos += 1,
             }
         }
     }
 
-    /// Reads a `"""` or `'''` string, which may span lines.
+    /// Reads a `"""` or `'''` string, which may span lines. Line endings are kept as written, as
+    /// Cargo's parser keeps them.
     fn multiline_string(&mut self, quote: u8) -> Result<String, Failure> {
         let open = self.pos;
         self.pos += 3;
@@ -745,12 +595,6 @@ impl<'a> Parser<'a> {
                         self.escape(&mut text)?;
                     }
                     run = self.pos;
-                }
-                // Line endings are kept as written, as Cargo's parser keeps them; a lone `\r` is a
-                // control character.
-                Some(b'\n' | b'\r') if self.newline_len() > 0 => self.pos += self.newline_len(),
-                Some(byte) if is_control(byte) => {
-                    return Err(self.fail("control character in string"))
                 }
                 Some(_) => self.pos += 1,
             }
@@ -810,6 +654,7 @@ impl<'a> Parser<'a> {
             b'x' => self.hex_escape(start, 2)?,
             b'u' => self.hex_escape(start, 4)?,
             b'U' => self.hex_escape(start, 8)?,
+            // Not a guess: reading `\q` as anything would misread the file.
             _ => return Err(self.fail_at(start, "invalid escape")),
         };
         text.push(resolved);
@@ -836,21 +681,24 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Reads an unquoted value: a number, a boolean, `inf`/`nan` or a date-time.
+    /// Reads an unquoted value: a boolean, an integer, or a float or date-time.
     fn scalar(&mut self) -> Result<Value, Failure> {
         let start = self.pos;
         self.skip_scalar_bytes();
-        // A space may separate the date and time of a date-time; anywhere else it ends the value.
-        if self.peek() == Some(b' ') && self.peek_at(1).is_some_and(|byte| byte.is_ascii_digit()) {
-            let end = self.pos;
+        // A space may separate the date and time of a date-time; in a valid document nothing else
+        // puts a digit after a space that ends a value.
+        let token = self.slice(start)?;
+        let date = token.len() == 10 && token.as_bytes().get(4) == Some(&b'-');
+        if date && self.peek() == Some(b' ') && self.peek_at(1).is_some_and(|b| b.is_ascii_digit())
+        {
             self.pos += 1;
             self.skip_scalar_bytes();
-            if !is_datetime(self.slice(start)?) {
-                self.pos = end;
-            }
         }
         let token = self.slice(start)?;
-        classify(token).map_err(|message| self.fail_at(start, message))
+        classify(token).ok_or_else(|| {
+            let shown = token.get(..32).unwrap_or(token);
+            self.fail_at(start, format!("invalid value `{shown}`"))
+        })
     }
 
     /// Skips the bytes a number, boolean or date-time may be made of.
@@ -936,221 +784,34 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Turns an unquoted value's text into its value.
-fn classify(token: &str) -> Result<Value, String> {
-    let value = match token {
-        "true" => Value::Boolean(true),
-        "false" => Value::Boolean(false),
-        "inf" | "+inf" => Value::Float(f64::INFINITY),
-        "-inf" => Value::Float(f64::NEG_INFINITY),
-        "nan" | "+nan" => Value::Float(f64::NAN),
-        "-nan" => Value::Float(-f64::NAN),
-        _ if looks_like_datetime(token) => {
-            if !is_datetime(token) {
-                return Err(format!("invalid date-time `{}`", snippet(token)));
-            }
-            Value::Datetime(token.to_owned())
-        }
-        _ => number(token)?,
-    };
-    Ok(value)
-}
-
-/// Whether a value starts like a date (`1979-`) or a time (`07:`), for a better error message.
-fn looks_like_datetime(token: &str) -> bool {
-    let bytes = token.as_bytes();
-    let digits = bytes
-        .iter()
-        .take_while(|byte| byte.is_ascii_digit())
-        .count();
-    matches!(
-        (digits, bytes.get(digits)),
-        (4, Some(b'-')) | (2, Some(b':'))
-    )
-}
-
-/// Reads an integer or a float.
-fn number(token: &str) -> Result<Value, String> {
-    for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
-        if let Some(digits) = token.strip_prefix(prefix) {
-            return radix_integer(digits, radix).map(Value::Integer);
-        }
+/// Turns an unquoted value's text into its value: a boolean, an integer, or [`Value::Other`].
+fn classify(token: &str) -> Option<Value> {
+    match token {
+        "true" => return Some(Value::Boolean(true)),
+        "false" => return Some(Value::Boolean(false)),
+        _ => {}
     }
-    if is_decimal(token) {
-        // Validated above, so parsing fails only when the number does not fit.
-        return token
-            .replace('_', "")
-            .parse()
-            .map(Value::Integer)
-            .map_err(|_| "integer out of range".to_owned());
+    if let Some(number) = integer(token) {
+        return Some(Value::Integer(number));
     }
-    float(token)
-        .map(Value::Float)
-        .ok_or_else(|| format!("invalid value `{}`", snippet(token)))
+    // Floats and date-times start with a digit after an optional sign, or are `inf` or `nan`. That
+    // much is checked so that a misspelt word (`yes`, `True`) in a file Cargo skipped is an error
+    // rather than a value of the wrong type.
+    let unsigned = token.strip_prefix(['+', '-']).unwrap_or(token);
+    let other =
+        unsigned.starts_with(|c: char| c.is_ascii_digit()) || matches!(unsigned, "inf" | "nan");
+    other.then_some(Value::Other)
 }
 
-/// Reads the digits of a `0x`, `0o` or `0b` integer, which has no sign.
-fn radix_integer(digits: &str, radix: u32) -> Result<i64, String> {
-    if !valid_digits(digits, radix) {
-        return Err(format!("invalid integer `{}`", snippet(digits)));
-    }
-    digits
-        .chars()
-        .filter_map(|digit| digit.to_digit(radix))
-        .try_fold(0_i64, |number, digit| {
-            number
-                .checked_mul(i64::from(radix))?
-                .checked_add(i64::from(digit))
-        })
-        .ok_or_else(|| "integer out of range".to_owned())
-}
-
-/// Whether a token is a decimal integer: a sign, then digits without a leading zero.
-fn is_decimal(token: &str) -> bool {
-    let digits = strip_sign(token);
-    valid_digits(digits, 10) && !has_leading_zero(digits)
-}
-
-/// Reads a float: a decimal integer part, then a fraction, an exponent or both.
-fn float(token: &str) -> Option<f64> {
-    let unsigned = strip_sign(token);
-    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
-        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
-        None => (unsigned, None),
-    };
-    let (whole, fraction) = match mantissa.split_once('.') {
-        Some((whole, fraction)) => (whole, Some(fraction)),
-        None => (mantissa, None),
-    };
-    let valid = valid_digits(whole, 10)
-        && !has_leading_zero(whole)
-        && (fraction.is_some() || exponent.is_some())
-        && fraction.map_or(true, |fraction| valid_digits(fraction, 10))
-        // Exponents may have leading zeros.
-        && exponent.map_or(true, |exponent| valid_digits(strip_sign(exponent), 10));
-    if !valid {
-        return None;
-    }
-    token.replace('_', "").parse().ok()
-}
-
-/// The text without one leading `+` or `-`.
-fn strip_sign(text: &str) -> &str {
-    text.strip_prefix(['+', '-']).unwrap_or(text)
-}
-
-/// Whether a run of digits starts with a zero that is not the only digit.
-fn has_leading_zero(digits: &str) -> bool {
-    digits.len() > 1 && digits.starts_with('0')
-}
-
-/// Whether text is digits in `radix`, with single underscores only between digits.
-fn valid_digits(text: &str, radix: u32) -> bool {
-    let digit = move |c: char| c.is_digit(radix);
-    text.starts_with(digit)
-        && text.ends_with(digit)
-        && !text.contains("__")
-        && text.chars().all(|c| c == '_' || digit(c))
-}
-
-/// The start of a token, short enough for an error message.
-fn snippet(token: &str) -> String {
-    const LIMIT: usize = 32;
-    let mut shown: String = token.chars().take(LIMIT).collect();
-    if token.chars().nth(LIMIT).is_some() {
-        shown.push_str("...");
-    }
-    shown
-}
-
-/// Whether a token is an offset date-time, local date-time, local date or local time.
-fn is_datetime(token: &str) -> bool {
-    let bytes = token.as_bytes();
-    match date(bytes) {
-        Some([]) => true,
-        Some([b'T' | b't' | b' ', rest @ ..]) => time(rest).is_some_and(offset),
-        Some(_) => false,
-        None => time(bytes).is_some_and(<[u8]>::is_empty),
-    }
-}
-
-/// Reads a `YYYY-MM-DD` date that exists, returning what follows it.
-fn date(bytes: &[u8]) -> Option<&[u8]> {
-    let (year, rest) = fixed_digits(bytes, 4)?;
-    let (month, rest) = fixed_digits(expect(rest, b'-')?, 2)?;
-    let (day, rest) = fixed_digits(expect(rest, b'-')?, 2)?;
-    let valid = (1..=12).contains(&month) && (1..=days_in_month(year, month)).contains(&day);
-    valid.then_some(rest)
-}
-
-/// The number of days in a month of a year of the Gregorian calendar.
-fn days_in_month(year: u32, month: u32) -> u32 {
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Reads an `HH:MM[:SS[.fraction]]` time, returning what follows it. Seconds are optional as in
-/// TOML 1.1.
-fn time(bytes: &[u8]) -> Option<&[u8]> {
-    let (hour, rest) = fixed_digits(bytes, 2)?;
-    let (minute, mut rest) = fixed_digits(expect(rest, b':')?, 2)?;
-    let mut second = 0;
-    if let Some(after_colon) = expect(rest, b':') {
-        (second, rest) = fixed_digits(after_colon, 2)?;
-        if let Some(fraction) = expect(rest, b'.') {
-            let digits = fraction
-                .iter()
-                .take_while(|byte| byte.is_ascii_digit())
-                .count();
-            if digits == 0 {
-                return None;
-            }
-            rest = fraction.get(digits..)?;
-        }
-    }
-    // 60 seconds is a leap second.
-    let valid = hour < 24 && minute < 60 && second <= 60;
-    valid.then_some(rest)
-}
-
-/// Whether the rest of a date-time is a valid offset: none, `Z` or `+HH:MM`/`-HH:MM`.
-fn offset(bytes: &[u8]) -> bool {
-    match bytes {
-        [] | [b'Z' | b'z'] => true,
-        [b'+' | b'-', rest @ ..] => {
-            let parsed = fixed_digits(rest, 2).and_then(|(hour, rest)| {
-                let (minute, rest) = fixed_digits(expect(rest, b':')?, 2)?;
-                Some((hour, minute, rest))
-            });
-            matches!(parsed, Some((hour, minute, [])) if hour < 24 && minute < 60)
-        }
-        _ => false,
-    }
-}
-
-/// Reads exactly `count` ASCII digits as a number, returning it and what follows.
-fn fixed_digits(bytes: &[u8], count: usize) -> Option<(u32, &[u8])> {
-    let digits = bytes.get(..count)?;
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let number = digits
-        .iter()
-        .fold(0, |number, &digit| number * 10 + u32::from(digit - b'0'));
-    Some((number, bytes.get(count..)?))
-}
-
-/// What follows `byte` if the bytes start with it.
-fn expect(bytes: &[u8], byte: u8) -> Option<&[u8]> {
-    match bytes.split_first() {
-        Some((&first, rest)) if first == byte => Some(rest),
-        _ => None,
-    }
+/// Reads an integer: decimal with an optional sign, or `0x`, `0o` or `0b` and digits; `_` may
+/// separate digits. Anything else, and a number that does not fit, is `None`.
+fn integer(token: &str) -> Option<i64> {
+    let digits: String = token.chars().filter(|&c| c != '_').collect();
+    let (radix, digits) = [("0x", 16), ("0o", 8), ("0b", 2)]
+        .into_iter()
+        .find_map(|(prefix, radix)| Some((radix, digits.strip_prefix(prefix)?)))
+        .unwrap_or((10, &digits));
+    i64::from_str_radix(digits, radix).ok()
 }
 
 #[cfg(test)]
@@ -1446,33 +1107,29 @@ retry = 3
     }
 
     #[test]
-    fn floats() {
-        let cases = [
-            ("+1.0", 1.0),
-            ("2.5", 2.5),
-            ("-0.01", -0.01),
-            ("5e+22", 5e22),
-            ("1e06", 1e6),
-            ("-2E-2", -2e-2),
-            ("6.626e-34", 6.626e-34),
-            ("224_617.445_991_228", 224_617.445_991_228),
-            ("1e1_0", 1e10),
-            ("0.0", 0.0),
-            ("0e0", 0.0),
-            ("inf", f64::INFINITY),
-            ("+inf", f64::INFINITY),
-            ("-inf", f64::NEG_INFINITY),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(value_of(text), Value::Float(expected), "{text}");
+    fn floats_are_skipped_unread() {
+        for text in [
+            "+1.0",
+            "2.5",
+            "-0.01",
+            "5e+22",
+            "1e06",
+            "-2E-2",
+            "6.626e-34",
+            "224_617.445_991_228",
+            "1e1_0",
+            "0.0",
+            "-0.0",
+            "0e0",
+            "inf",
+            "+inf",
+            "-inf",
+            "nan",
+            "+nan",
+            "-nan",
+        ] {
+            assert_eq!(value_of(text), Value::Other, "{text}");
         }
-        for text in ["nan", "+nan", "-nan"] {
-            assert!(
-                matches!(value_of(text), Value::Float(x) if x.is_nan()),
-                "{text}"
-            );
-        }
-        assert!(matches!(value_of("-0.0"), Value::Float(x) if x == 0.0 && x.is_sign_negative()));
     }
 
     #[test]
@@ -1482,7 +1139,7 @@ retry = 3
     }
 
     #[test]
-    fn datetimes() {
+    fn datetimes_are_skipped_unread() {
         for text in [
             "1979-05-27T07:32:00Z",
             "1979-05-27T00:32:00-07:00",
@@ -1500,17 +1157,16 @@ retry = 3
             "07:32",
             "1979-05-27T07:32Z",
         ] {
-            assert_eq!(value_of(text), Value::Datetime(text.to_owned()), "{text}");
+            assert_eq!(value_of(text), Value::Other, "{text}");
         }
-        let table = ok("a = [1979-05-27 07:32:00, 1979-05-27 ]\nb = 1979-05-27 # c");
+        // The space between a date and its time is part of the value, and what follows is not.
+        let table = ok("a = [1979-05-27 07:32:00, 1979-05-27 ]\nb = 1979-05-27 # c\nc = 1");
         assert_eq!(
             at(&table, "a"),
-            &Value::Array(vec![
-                Value::Datetime("1979-05-27 07:32:00".to_owned()),
-                Value::Datetime("1979-05-27".to_owned()),
-            ])
+            &Value::Array(vec![Value::Other, Value::Other])
         );
-        assert_eq!(at(&table, "b"), &Value::Datetime("1979-05-27".to_owned()));
+        assert_eq!(at(&table, "b"), &Value::Other);
+        assert_eq!(at(&table, "c").as_integer(), Some(1));
     }
 
     #[test]
@@ -1531,12 +1187,12 @@ retry = 3
         assert_eq!(
             value_of("[ 0.1, \"x\", 'y', { z = 1 }, true, 1979-05-27, ]"),
             Value::Array(vec![
-                Value::Float(0.1),
+                Value::Other,
                 string("x"),
                 string("y"),
                 Value::Table(ok("z = 1")),
                 Value::Boolean(true),
-                Value::Datetime("1979-05-27".to_owned()),
+                Value::Other,
             ])
         );
         assert_eq!(
@@ -1691,11 +1347,10 @@ color = "yellow"
     }
 
     #[test]
-    fn implicit_tables_may_be_defined_or_extended_once() {
+    fn implicit_tables_may_be_defined_later() {
         let table = ok("[a.b.c]\nx = 1\n[a]\nb.d = 2\n");
+        assert_eq!(at(&table, "a.b.c.x").as_integer(), Some(1));
         assert_eq!(at(&table, "a.b.d").as_integer(), Some(2));
-        let error = parse("[a.b.c]\n[a]\nb.d = 2\n[a.b]").expect_err("a.b defined by dotted keys");
-        assert_eq!(error.line, 4);
     }
 
     #[test]
@@ -1703,14 +1358,36 @@ color = "yellow"
         // Line breaks and comments around `=` inside an inline table.
         let table = ok("dep = { version\n  = # the version\n  \"1.0\" }");
         assert_eq!(at(&table, "dep.version").as_str(), Some("1.0"));
-        // A dotted key through an array of tables into a table below its last element...
+        // A dotted key through an array of tables into a table below its last element.
         let table = ok("[[a.b]]\nx = 1\n[[a.b]]\n[a]\nb.c.d = 2");
         let last = at(&table, "a.b").as_array().and_then(|b| b.last());
         let last = last.and_then(Value::as_table).expect("a table");
         assert_eq!(get_path(last, &["c", "d"]), Some(&Value::Integer(2)));
-        // ...but not a key right in it.
-        let error = parse("[[a.b]]\n[a]\nb.c = 1").expect_err("key in an array of tables");
-        assert_eq!(error.line, 3);
+    }
+
+    /// What Cargo rejects and this reader need not: it is read without a panic and without an
+    /// error, each in the one way that keeps every key that was written.
+    #[test]
+    fn invalid_documents_cargo_rejects_are_read_leniently() {
+        let merged = ok("[a]\nb = 1\n[a]\nc = 2");
+        assert_eq!(at(&merged, "a.c").as_integer(), Some(2));
+        assert_eq!(at(&merged, "a.b").as_integer(), Some(1));
+        let extended = ok("a = { b = 1 }\na.c = 2\n[a.d]");
+        assert_eq!(at(&extended, "a.c").as_integer(), Some(2));
+        assert_eq!(at(&extended, "a.d"), &Value::Table(Table::new()));
+        for text in ["a = 01", "a = _1", "a = 1__"] {
+            assert_eq!(at(&ok(text), "a").as_integer(), Some(1), "{text}");
+        }
+        for text in [
+            "a = 9223372036854775808",
+            "a = 1979-13-01",
+            "a = 1.",
+            "a = 0x",
+        ] {
+            assert_eq!(at(&ok(text), "a"), &Value::Other, "{text}");
+        }
+        assert_eq!(at(&ok("a = \"x\u{1}y\""), "a").as_str(), Some("x\u{1}y"));
+        assert_eq!(ok("# bell \u{7}\na = 1").len(), 1);
     }
 
     #[test]
@@ -1768,31 +1445,12 @@ color = "yellow"
             ("a = 1\na = 2", 2, "duplicate key `a`"),
             ("a.b = 1\na.b = 2", 2, "duplicate key `a.b`"),
             ("a = { b = 1, b = 2 }", 1, "duplicate key `b`"),
-            ("[a]\nb = 1\n\n[a]", 4, "table `a` is defined twice"),
-            ("[a.b]\n[a.b]", 2, "table `a.b` is defined twice"),
-            ("[x]\na.b = 1\n[x.a]", 3, "table `x.a` is defined twice"),
-            ("a.b = 1\n[a]", 2, "table `a` is defined twice"),
-            (
-                "[a.b.c]\n[a]\nb.c.d = 1",
-                3,
-                "cannot add to table `b.c` with a dotted key",
-            ),
-            ("[a]\nb = 1\n[a.b]", 3, "duplicate key `a.b`"),
+            ("[a]\nb = 1\n[a.b]", 3, "`a.b` is not a table"),
+            ("a = 1\n[[a]]", 2, "`a` is not an array of tables"),
+            ("a = [1]\n[a.b]", 2, "`a` is not a table"),
+            ("a = 1\n[a]", 2, "`a` is not a table"),
             ("a = 1\n[a.b]", 2, "`a` is not a table"),
             ("a = 1\na.b = 2", 2, "`a` is not a table"),
-            (
-                "a = { b = 1 }\na.c = 2",
-                2,
-                "cannot add to inline table `a`",
-            ),
-            ("a = { b = 1 }\n[a.c]", 2, "`a` is not a table"),
-            (
-                "[a.b]\nx = 1\n[a]\nb.y = 2",
-                4,
-                "cannot add to table `b` with a dotted key",
-            ),
-            ("[[a]]\n[a]", 2, "`a` is an array of tables"),
-            ("a = [1]\n[[a]]", 2, "`a` is not an array of tables"),
             ("[a]\n[[a]]", 2, "`a` is not an array of tables"),
             ("a = \"abc", 1, "unterminated string"),
             ("a = \"abc\nb = 1", 1, "unterminated string"),
@@ -1817,28 +1475,9 @@ color = "yellow"
             ("a = \"\\uD800\"", 1, "invalid unicode escape"),
             ("a = \"\\U00110000\"", 1, "invalid unicode escape"),
             ("a = \"\\u12\"", 1, "invalid unicode escape"),
-            ("a = 9223372036854775808", 1, "integer out of range"),
-            ("a = -9223372036854775809", 1, "integer out of range"),
-            ("a = 0x8000000000000000", 1, "integer out of range"),
-            ("a = \"a\u{1}b\"", 1, "control character in string"),
-            ("a = 'a\u{7f}b'", 1, "control character in string"),
-            ("a = '''a\rb'''", 1, "control character in string"),
-            ("# bad \u{0} comment", 1, "control character in comment"),
-            ("a = 01", 1, "invalid value `01`"),
-            ("a = 1__0", 1, "invalid value"),
-            ("a = _1", 1, "invalid value"),
-            ("a = 1.", 1, "invalid value"),
             ("a = .5", 1, "invalid value"),
-            ("a = 1e", 1, "invalid value"),
-            ("a = +0x1", 1, "invalid value"),
-            ("a = 0xG", 1, "invalid integer"),
-            ("a = 0x", 1, "invalid integer"),
             ("a = yes", 1, "invalid value `yes`"),
             ("a = True", 1, "invalid value"),
-            ("a = 1979-13-01", 1, "invalid date-time"),
-            ("a = 1979-02-29", 1, "invalid date-time"),
-            ("a = 24:00:00", 1, "invalid date-time"),
-            ("a = 1979-05-27T07:32:00+7:00", 1, "invalid date-time"),
             ("a = ", 1, "expected a value, found end of input"),
             ("a =\nb = 1", 1, "expected a value, found end of line"),
             ("= 1", 1, "expected a key"),

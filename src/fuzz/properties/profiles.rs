@@ -1,6 +1,7 @@
 //! The TOML reader and the profile chain read on top of it.
 
 use super::*;
+use crate::settings::toml::differential::oracle;
 
 proptest! {
     #![proptest_config(config())]
@@ -11,6 +12,8 @@ proptest! {
         profile(&data);
     }
 
+    /// Text made of TOML's tokens never panics the reader; when the `toml` crate reads it, this
+    /// reader reads the same tree.
     #[test]
     fn toml_never_panics_on_toml_like_text(
         text in soup(&["[", "]", "[[", "]]", "{", "}", "=", ".", ",", "\"", "'", "\"\"\"", "'''",
@@ -19,6 +22,9 @@ proptest! {
     ) {
         toml(text.as_bytes());
         profile(text.as_bytes());
+        if let Ok(expected) = oracle(&text) {
+            prop_assert_eq!(toml::parse(&text), Ok(expected), "{:?}", text);
+        }
     }
 
     /// A generated document of tables, dotted keys and scalar values reads back as generated.
@@ -33,6 +39,17 @@ proptest! {
                 let path: Vec<&str> = header.iter().chain(key).map(String::as_str).collect();
                 prop_assert_eq!(toml::get_path(&parsed, &path), Some(&value.expected()), "{}", text);
             }
+        }
+        prop_assert_eq!(Ok(parsed), oracle(&text), "{}", text);
+        toml(text.as_bytes());
+    }
+
+    /// A document made of lines of every kind, most of them valid: whenever the `toml` crate
+    /// reads it, this reader reads the same tree (floats and date-times only as there).
+    #[test]
+    fn toml_reads_what_the_toml_crate_reads(text in toml_lines()) {
+        if let Ok(expected) = oracle(&text) {
+            prop_assert_eq!(toml::parse(&text), Ok(expected), "{}", text);
         }
         toml(text.as_bytes());
     }
@@ -256,4 +273,89 @@ fn profile_setting() -> impl Strategy<Value = (usize, &'static str, &'static str
         prop::sample::select(&["inherits", "debug", "lto"][..]),
         value,
     )
+}
+
+/// Keys of every form, some of them the same key written differently.
+const TOML_KEYS: &[&str] = &[
+    "a",
+    "b",
+    "a.b",
+    "\"a\"",
+    "'b'",
+    "c . \"d.e\"",
+    "1",
+    "1.5",
+    "x-y_z",
+    "\"\"",
+    "\"\\u0061\"",
+    "true",
+];
+
+/// Values the crate reads and values it skips, in every syntax TOML has for them.
+const TOML_SCALARS: &[&str] = &[
+    "1",
+    "+5",
+    "-0",
+    "1_000",
+    "0x1F",
+    "0xdead_beef",
+    "0o17",
+    "0b101",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "true",
+    "false",
+    "1.5",
+    "-0.0",
+    "1e6",
+    "+1.5E-3",
+    "inf",
+    "-nan",
+    "1979-05-27",
+    "1979-05-27 07:32:00",
+    "1979-05-27T07:32:00-08:00",
+    "07:32:00",
+    "07:32",
+    r#""a\tb\"c""#,
+    r#""\u00e9\U0001F600\x41\e""#,
+    r"'C:\lit'",
+    "\"\"\"\nx \\\n   y\"\"\"",
+    "'''\nz\n'''",
+    "\"# not a comment\"",
+    "\"\"",
+    r#""""a""""""#,
+];
+
+/// A value: a scalar, an array or an inline table, nested a little.
+fn toml_value() -> impl Strategy<Value = String> {
+    let scalar = prop::sample::select(TOML_SCALARS).prop_map(str::to_string);
+    scalar.prop_recursive(3, 16, 4, |inner| {
+        let key = prop::sample::select(TOML_KEYS);
+        prop_oneof![
+            (prop::collection::vec(inner.clone(), 0..4), any::<bool>()).prop_map(
+                |(items, lines)| {
+                    let separator = if lines { ",\n  # an item\n  " } else { ", " };
+                    format!("[{}]", items.join(separator))
+                }
+            ),
+            prop::collection::vec((key, inner), 0..4).prop_map(|pairs| {
+                let pairs: Vec<String> = pairs.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                format!("{{ {} }}", pairs.join(", "))
+            }),
+        ]
+    })
+}
+
+/// A document of headers, key/value lines, comments and blank lines, with LF or CRLF endings.
+fn toml_lines() -> impl Strategy<Value = String> {
+    let key = || prop::sample::select(TOML_KEYS);
+    let line = prop_oneof![
+        1 => key().prop_map(|k| format!("[{k}]")),
+        1 => key().prop_map(|k| format!("[[ {k} ]] # an array of tables")),
+        3 => (key(), toml_value()).prop_map(|(k, v)| format!("{k} = {v}")),
+        1 => Just("# a comment".to_string()),
+        1 => Just(String::new()),
+    ];
+    (prop::collection::vec(line, 0..12), any::<bool>())
+        .prop_map(|(lines, crlf)| lines.join(if crlf { "\r\n" } else { "\n" }))
 }

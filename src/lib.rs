@@ -163,8 +163,11 @@
 //! Each overrides the matching [`Config`] setter, so CI can change a build without touching
 //! `build.rs`. A malformed value gives one warning naming the variable, the value and the
 //! accepted forms, and the build goes on with the setter's value or the default.
-//! - `LOWMEM_BUILD=off|warn|deny`: the [`Policy`]. `off` prints nothing but the hints; `deny`
-//!   fails the build when the tier is `low` or `critical`, or a feature rule is broken.
+//! - `LOWMEM_BUILD=off|warn|deny`: the [`Policy`]. `off` skips the feature check and prints
+//!   the hints and `rerun-if` lines, warning only about malformed knobs (and the whole report
+//!   with `LOWMEM_BUILD_VERBOSE=1`); `deny` fails the build when the tier is `low` or
+//!   `critical`, a feature rule is broken, or rules are set without the `feature-check`
+//!   feature.
 //! - `LOWMEM_BUILD_MEMORY=<size>`: pretend this budget (to see what a 2 GiB CI runner would get).
 //! - `LOWMEM_BUILD_MIN_MEMORY=<size>`: a budget below this is `critical`.
 //! - `LOWMEM_BUILD_VERBOSE=1`: print the whole report as warnings, even when all is fine.
@@ -203,8 +206,10 @@
 //!   knob or declared rule. Cargo shows these for workspace members and path dependencies only,
 //!   and not with `-q`.
 //! - `cargo:rustc-env=LOWMEM_BUILD_TIER=<unknown|ok|tight|low|critical>`,
-//!   `cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=<n>` (0 when unknown) and
-//!   `cargo:rustc-env=LOWMEM_BUILD_JOBS_HINT=<n>`: read them in your code with `env!`.
+//!   `cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=<n>` (the budget in MiB, 0 when unknown) and
+//!   `cargo:rustc-env=LOWMEM_BUILD_JOBS_HINT=<n>` (the most jobs, up to the build's own, whose
+//!   estimate stays within 85% of the budget; the build's jobs when the budget or the estimate
+//!   is unknown): read them in your code with `env!`.
 //! - `cargo:rustc-cfg=lowmem` when the tier is `low` or `critical`, and
 //!   `cargo:rustc-check-cfg=cfg(lowmem)` always on cargo 1.80+ (older cargo does not know it), so
 //!   `#[cfg(lowmem)]` never gives an `unexpected_cfgs` warning.

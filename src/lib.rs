@@ -68,9 +68,10 @@
 //! input files the kernel reclaims): measured, a web-service build whose summed RSS peaked at
 //! 770 MiB finished in a 520 MiB memory cgroup. The estimate works it out from:
 //! - **the graph**: the packages this build compiles, from the workspace's Cargo.lock and the
-//!   manifests (no subprocess), with cargo's feature resolution and the target's `cfg`; which
-//!   are built for the host (build scripts' and proc-macros' dependencies, always with
-//!   `debug = 0`); cached in the target directory.
+//!   manifests (without running cargo), with cargo's feature resolution and the target's `cfg`
+//!   (from cargo's `CARGO_CFG_*`; `rustc --print cfg` outside a build script or for the host
+//!   when cross-compiling); which are built for the host (build scripts' and proc-macros'
+//!   dependencies, always with `debug = 0`); cached in the target directory.
 //! - **each crate's peak**, from the best source there is: measured on this machine by an
 //!   earlier build (the store `cargo lowmem` writes, [`store`]); else the table shipped in this
 //!   crate, measured from real builds of tokio/axum, arrow/parquet, polars, datafusion and the
@@ -228,11 +229,11 @@
 //!
 //! # Tiers
 //! `unknown`: the budget or the estimate could not be read (the report's [`Diagnostic`]s say
-//! why); `ok`: the estimate is at most 85% of the budget; `tight`: at most
-//! 100%; `low`: over, but the leanest settings (debug 0, one job) would fit; `critical`: even
-//! those would not, or the budget is below `LOWMEM_BUILD_MIN_MEMORY`. The budget is the smaller
-//! of available memory and the cgroup's headroom, each with what this build's own cargo and the
-//! processes it started hold added back.
+//! why); `ok`: the estimate is at most 85% of the budget; `tight`: at most 100%; `low`: over,
+//! but the leanest settings (debug 0, one job, at least 16 codegen units, no fat LTO) would
+//! fit; `critical`: even those would not, or the budget is below `LOWMEM_BUILD_MIN_MEMORY`. The
+//! budget is the smaller of available memory and the cgroup's headroom, each with what this
+//! build's own cargo and the processes it started hold added back.
 //!
 //! A reading the machine gets wrong (a cgroup file that is empty, cut short or garbage, a limit
 //! of 0, a missing `/proc/self/mountinfo`) is ignored with a note naming the file (a

@@ -189,10 +189,11 @@ impl Config {
     }
 
     /// Runs the check: probes memory, reads the settings, assesses, and (unless
-    /// `cargo_directives(false)`) prints the directives. In deny mode, when memory is short or a
-    /// feature rule is broken, it fails the build: with `cargo::error` where cargo has it (the
-    /// build script goes on and cargo fails after it), else by printing the error to stderr and
-    /// exiting with status 1. [`Config::try_check`] leaves that to you.
+    /// `cargo_directives(false)`) prints the directives. In deny mode, when memory is short, a
+    /// feature rule is broken or rules are set without the `feature-check` feature, it fails
+    /// the build: with `cargo::error` where cargo has it (the build script goes on and cargo
+    /// fails after it), else by printing the error to stderr and exiting with status 1.
+    /// [`Config::try_check`] leaves that to you.
     pub fn check(&self) -> Report {
         let report = self.run();
         if self.cargo_directives

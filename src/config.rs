@@ -131,7 +131,7 @@ impl Config {
     /// Set (`Some`) or remove (`None`) an environment variable for this check, as if the process
     /// had it: for tools that ask "what if" (`cargo lowmem preflight --jobs 4 --memory 2GiB`
     /// sets `CARGO_BUILD_JOBS` and `LOWMEM_BUILD_MEMORY`). The processes the check runs
-    /// (`rustc -vV`, `cargo tree`, `cargo -V`) see the same change.
+    /// (`rustc -vV`, `rustc --print cfg`, `cargo tree`, `cargo -V`) see the same change.
     pub fn env_var(&mut self, key: &str, value: Option<&str>) -> &mut Config {
         self.env.push((key.to_string(), value.map(OsString::from)));
         self
@@ -179,19 +179,21 @@ impl Config {
         self
     }
 
-    /// The package whose features are checked, by its `Cargo.toml`, when not in a build script:
-    /// the `#[test]` pattern (`concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")`). That
-    /// package is checked with its default features, for the host.
+    /// The package to check, by its `Cargo.toml`, instead of the build script's: the `#[test]`
+    /// pattern (`concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")`) and tools. Its graph is
+    /// estimated, the feature rules its manifest and its workspace root declare are read, and its
+    /// features are checked with its default features, for `TARGET` when set, else the host.
     pub fn manifest_path(&mut self, path: impl AsRef<Path>) -> &mut Config {
         self.manifest_path = Some(path.as_ref().to_path_buf());
         self
     }
 
     /// Runs the check: probes memory, reads the settings, assesses, and (unless
-    /// `cargo_directives(false)`) prints the directives. In deny mode, when memory is short or a
-    /// feature rule is broken, it fails the build: with `cargo::error` where cargo has it (the
-    /// build script goes on and cargo fails after it), else by printing the error to stderr and
-    /// exiting with status 1. [`Config::try_check`] leaves that to you.
+    /// `cargo_directives(false)`) prints the directives. In deny mode, when memory is short, a
+    /// feature rule is broken or rules are set without the `feature-check` feature, it fails
+    /// the build: with `cargo::error` where cargo has it (the build script goes on and cargo
+    /// fails after it), else by printing the error to stderr and exiting with status 1.
+    /// [`Config::try_check`] leaves that to you.
     pub fn check(&self) -> Report {
         let report = self.run();
         if self.cargo_directives

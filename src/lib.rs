@@ -2,9 +2,9 @@
 //! build needs from its own dependency graph and warns with the exact fixes when memory is
 //! short; the `cargo lowmem` tool in this package runs the build so that it fits.
 //!
-//! Crates such as polars or arrow take 1-3.5 GB per rustc process; with parallel jobs, full
-//! debuginfo and a 2-4 GB container the kernel kills rustc and cargo prints only
-//! `signal: 9, SIGKILL: kill`.
+//! A crate such as polars-core takes 1.2-2.4 GiB in one rustc process (measured by feature set
+//! and debuginfo level); with parallel jobs, full debuginfo and a 2-4 GB container the kernel
+//! kills rustc and cargo prints only `signal: 9, SIGKILL: kill`.
 //!
 //! # The two halves
 //! - **The library** (this crate, as a build-dependency): [`check()`] finds the memory that
@@ -65,12 +65,13 @@
 //! What the build needs: the smallest memory limit under which it finishes without an OOM
 //! kill. That is close to the build's peak of *anonymous* memory, not of summed RSS (concurrent
 //! rustc processes share the compiler's library, and a linker's resident set is mostly mapped
-//! input files the kernel reclaims): measured, a polars build whose summed RSS peaked at 3.4 GiB
-//! finished in a 2.5 GiB memory cgroup. The estimate works it out from:
+//! input files the kernel reclaims): measured, a web-service build whose summed RSS peaked at
+//! 770 MiB finished in a 520 MiB memory cgroup. The estimate works it out from:
 //! - **the graph**: the packages this build compiles, from the workspace's Cargo.lock and the
-//!   manifests (no subprocess), with cargo's feature resolution and the target's `cfg`; which
-//!   are built for the host (build scripts' and proc-macros' dependencies, always with
-//!   `debug = 0`); cached in the target directory.
+//!   manifests (without running cargo), with cargo's feature resolution and the target's `cfg`
+//!   (from cargo's `CARGO_CFG_*`; `rustc --print cfg` outside a build script or for the host
+//!   when cross-compiling); which are built for the host (build scripts' and proc-macros'
+//!   dependencies, always with `debug = 0`); cached in the target directory.
 //! - **each crate's peak**, from the best source there is: measured on this machine by an
 //!   earlier build (the store `cargo lowmem` writes, [`store`]); else the table shipped in this
 //!   crate, measured from real builds of tokio/axum, arrow/parquet, polars, datafusion and the
@@ -90,7 +91,7 @@
 //! actually resolved: one crate anywhere in the graph that turns on `polars/dtype-full` (or
 //! leaves polars' default `dtype-slim` on) silently brings back gigabytes of compile memory.
 //! Checking the resolved graph is behind the crate's `feature-check` cargo feature, which is off
-//! by default because it is about a third of this crate's own compile time:
+//! by default because it makes building this crate about 28% slower (the README's costs):
 //! ```toml
 //! [build-dependencies]
 //! lowmem_build = { version = "0.1", features = ["feature-check"] }
@@ -163,8 +164,11 @@
 //! Each overrides the matching [`Config`] setter, so CI can change a build without touching
 //! `build.rs`. A malformed value gives one warning naming the variable, the value and the
 //! accepted forms, and the build goes on with the setter's value or the default.
-//! - `LOWMEM_BUILD=off|warn|deny`: the [`Policy`]. `off` prints nothing but the hints; `deny`
-//!   fails the build when the tier is `low` or `critical`, or a feature rule is broken.
+//! - `LOWMEM_BUILD=off|warn|deny`: the [`Policy`]. `off` skips the feature check and prints
+//!   the hints and `rerun-if` lines, warning only about malformed knobs (and the whole report
+//!   with `LOWMEM_BUILD_VERBOSE=1`); `deny` fails the build when the tier is `low` or
+//!   `critical`, a feature rule is broken, or rules are set without the `feature-check`
+//!   feature.
 //! - `LOWMEM_BUILD_MEMORY=<size>`: pretend this budget (to see what a 2 GiB CI runner would get).
 //! - `LOWMEM_BUILD_MIN_MEMORY=<size>`: a budget below this is `critical`.
 //! - `LOWMEM_BUILD_VERBOSE=1`: print the whole report as warnings, even when all is fine.
@@ -203,8 +207,10 @@
 //!   knob or declared rule. Cargo shows these for workspace members and path dependencies only,
 //!   and not with `-q`.
 //! - `cargo:rustc-env=LOWMEM_BUILD_TIER=<unknown|ok|tight|low|critical>`,
-//!   `cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=<n>` (0 when unknown) and
-//!   `cargo:rustc-env=LOWMEM_BUILD_JOBS_HINT=<n>`: read them in your code with `env!`.
+//!   `cargo:rustc-env=LOWMEM_BUILD_BUDGET_MB=<n>` (the budget in MiB, 0 when unknown) and
+//!   `cargo:rustc-env=LOWMEM_BUILD_JOBS_HINT=<n>` (the most jobs, up to the build's own, whose
+//!   estimate stays within 85% of the budget; the build's jobs when the budget or the estimate
+//!   is unknown): read them in your code with `env!`.
 //! - `cargo:rustc-cfg=lowmem` when the tier is `low` or `critical`, and
 //!   `cargo:rustc-check-cfg=cfg(lowmem)` always on cargo 1.80+ (older cargo does not know it), so
 //!   `#[cfg(lowmem)]` never gives an `unexpected_cfgs` warning.
@@ -223,11 +229,11 @@
 //!
 //! # Tiers
 //! `unknown`: the budget or the estimate could not be read (the report's [`Diagnostic`]s say
-//! why); `ok`: the estimate is at most 85% of the budget; `tight`: at most
-//! 100%; `low`: over, but the leanest settings (debug 0, one job) would fit; `critical`: even
-//! those would not, or the budget is below `LOWMEM_BUILD_MIN_MEMORY`. The budget is the smaller
-//! of available memory and the cgroup's headroom, each with what this build's own cargo and the
-//! processes it started hold added back.
+//! why); `ok`: the estimate is at most 85% of the budget; `tight`: at most 100%; `low`: over,
+//! but the leanest settings (debug 0, one job, at least 16 codegen units, no fat LTO) would
+//! fit; `critical`: even those would not, or the budget is below `LOWMEM_BUILD_MIN_MEMORY`. The
+//! budget is the smaller of available memory and the cgroup's headroom, each with what this
+//! build's own cargo and the processes it started hold added back.
 //!
 //! A reading the machine gets wrong (a cgroup file that is empty, cut short or garbage, a limit
 //! of 0, a missing `/proc/self/mountinfo`) is ignored with a note naming the file (a

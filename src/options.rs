@@ -7,13 +7,15 @@ use std::fmt;
 /// What `check()` does when memory is short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Policy {
-    /// Print no warnings, never fail and skip the feature check; the `rustc-env`/`cfg` hints
-    /// are still emitted so code that reads them keeps compiling.
+    /// Print no warnings about memory or feature rules, never fail and skip the feature check;
+    /// the `rustc-env`/`cfg` hints are still emitted so code that reads them keeps compiling
+    /// (and a malformed knob is still one warning, the report still printed when verbose).
     Off,
     /// Print warnings with the fixes (the default).
     #[default]
     Warn,
-    /// Fail the build when the tier is `low` or `critical` (never because a probe failed).
+    /// Fail the build when the tier is `low` or `critical`, a feature rule is broken, or rules
+    /// are set that this build of the crate cannot check (never because a probe failed).
     Deny,
 }
 

@@ -29,9 +29,11 @@
 //! | 20 | `deps` | the hashes of the `--extern` crates (from their file names), joined by `,` |
 //! | 21 | `manifest_dir` | `CARGO_MANIFEST_DIR` |
 //!
-//! Later versions may add fields at the end; readers ignore what they do not know. Every governed
-//! build appends; `cargo lowmem` compacts a store past 2 MiB to the newest three records of each
-//! crate, version, kind, target and settings ([`compact`]).
+//! Later versions may add fields at the end; readers ignore what they do not know. Every rustc
+//! run under the wrapper appends; after each of its commands `cargo lowmem` compacts a store
+//! past 2 MiB to the newest three records of each crate, version, kind, target and settings
+//! ([`compact`]). The always-on wrapper (`rustc-wrapper = "cargo-lowmem"` without the `cargo
+//! lowmem` parent) only appends.
 
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -220,11 +222,12 @@ pub fn append(path: &Path, record: &Record) -> std::io::Result<()> {
 /// A store past this size is compacted by [`compact`].
 pub const COMPACT_ABOVE_BYTES: u64 = 2 << 20;
 
-/// Keeps the last `keep` records of each crate, version, kind and settings (and every record of
-/// a failed run among them), when the file at `path` is larger than [`COMPACT_ABOVE_BYTES`]:
-/// every build appends, and readers want the recent figures. Written aside and renamed, so a
-/// reader never sees half a file; records appended meanwhile by another build may be lost,
-/// which costs one measurement. Returns how many records were dropped.
+/// Keeps the last `keep` records of each package, version, crate, kind, target and settings
+/// (opt-level, debuginfo, codegen units; a failed run counts like any other), when the file at
+/// `path` is larger than [`COMPACT_ABOVE_BYTES`]: every build appends, and readers want the
+/// recent figures. Written aside and renamed, so a reader never sees half a file; records
+/// appended meanwhile by another build may be lost, which costs one measurement. Returns how
+/// many records were dropped.
 pub fn compact(path: &Path, keep: usize) -> std::io::Result<usize> {
     if std::fs::metadata(path)?.len() <= COMPACT_ABOVE_BYTES {
         return Ok(0);

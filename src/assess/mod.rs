@@ -23,9 +23,10 @@ pub enum Tier {
     Ok,
     /// Fits, but with less than 15% to spare.
     Tight,
-    /// Does not fit as configured; the advised settings would fit.
+    /// Does not fit as configured; the leanest settings (debug 0, one job, at least 16 codegen
+    /// units, no fat LTO) would fit.
     Low,
-    /// Does not fit even with the leanest settings (debug 0, one job), or the budget is below
+    /// Does not fit even with the leanest settings, or the budget is below
     /// `LOWMEM_BUILD_MIN_MEMORY`.
     Critical,
 }

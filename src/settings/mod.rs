@@ -59,7 +59,8 @@ impl fmt::Display for Debuginfo {
 /// Link-time optimisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lto {
-    /// `lto = false` (thin-local, the default) or `"off"`.
+    /// `lto = false` (the default: thin-local LTO within the crate) or `"off"` (none): neither
+    /// is whole-program.
     Off,
     /// `lto = "thin"`.
     Thin,
@@ -268,7 +269,7 @@ impl BuildSettings {
     }
 
     /// The settings that decide a build's memory most, as the headline gives them:
-    /// `profile dev, jobs 2, debug 2, codegen-units 256`.
+    /// `profile dev, jobs 2, debug 2 (full), codegen-units 256`.
     pub fn summary(&self) -> String {
         format!(
             "profile {}, jobs {}, debug {}, codegen-units {}",

@@ -5,12 +5,14 @@
 //!
 //! ```text
 //! cargo lowmem preflight [--release | --profile P] [--memory SIZE] [--manifest-path PATH] [-j N]
-//! cargo lowmem build | check | test | run | bench | doc | clippy [--memory SIZE] [--retry] [cargo args...]
+//! cargo lowmem build | check | test | run | bench | doc | clippy [--memory SIZE] [--retry] [--report] [cargo args...]
 //! cargo lowmem exec [--memory SIZE] [--report] -- <command...>   (maturin develop, cargo nextest, ...)
 //! cargo lowmem build --report ...                        (and a memory report: HTML, under target/)
 //! cargo lowmem report <file>                             (the report redrawn from a saved run or a store)
-//! RUSTC_WRAPPER=cargo-lowmem cargo build                 (record only, or always on)
+//! RUSTC_WRAPPER=cargo-lowmem cargo build                 (always on: governed from the store;
+//!                                                         LOWMEM_BUILD_GOVERNOR=off records only)
 //! ```
+//! `install`, `rustc`, `rustdoc` and the aliases `b`, `c`, `t`, `r`, `d` are governed too.
 #![deny(unsafe_code)]
 
 mod admission;
@@ -106,9 +108,11 @@ fn usage() -> ExitCode {
 usage:
   cargo lowmem preflight [--release | --profile P] [--memory SIZE] [--manifest-path PATH] [-j N]
   cargo lowmem <build | check | test | run | bench | doc | clippy> [--memory SIZE] [--retry] [--report] [cargo args...]
-  cargo lowmem exec [--memory SIZE] [--retry] [--report] -- <command...>
+      (also install, rustc, rustdoc, and the aliases b, c, t, r, d)
+  cargo lowmem exec [--memory SIZE] [--report] -- <command...>
   cargo lowmem report <saved run or store file>   (the memory report, redrawn)
-  RUSTC_WRAPPER=cargo-lowmem cargo build     (records each rustc's peak only)",
+  RUSTC_WRAPPER=cargo-lowmem cargo build     (always on: each rustc admitted from the store's peaks;
+      LOWMEM_BUILD_GOVERNOR=off only records them)",
         env!("CARGO_PKG_VERSION")
     );
     ExitCode::SUCCESS

@@ -180,6 +180,22 @@ fn two_heavy_crates_build_in_1gib_with_the_governor() {
         format!("[build]\nrustc-wrapper = {LOWMEM:?}\n"),
     )
     .unwrap();
+    // A store past its size limit: with no `cargo lowmem` parent, a wrapper compacts it.
+    let peaks = store::path_in(&target);
+    let mut filler = store::Record::default();
+    filler.krate = "filler".into();
+    filler.package = "filler".into();
+    filler.version = "0.1.0".into();
+    store::append(&peaks, &filler).unwrap();
+    let line = format!("{}\n", filler.to_line());
+    let repeats = (store::COMPACT_ABOVE_BYTES as usize / line.len()) + 1;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&peaks)
+        .unwrap();
+    std::io::Write::write_all(&mut file, line.repeat(repeats).as_bytes()).unwrap();
+    drop(file);
+    let before = store::read(&peaks).len();
     let (ok, stderr) = cgroup.run(
         &dir,
         &target,
@@ -189,6 +205,14 @@ fn two_heavy_crates_build_in_1gib_with_the_governor() {
     assert!(ok, "{stderr}");
     assert_eq!(cgroup.oom_kills(), 0, "{stderr}");
     assert!(stderr.contains("     Waiting gen_"), "{stderr}");
+    let after = store::read(&peaks);
+    assert!(
+        std::fs::metadata(&peaks).unwrap().len() <= store::COMPACT_ABOVE_BYTES,
+        "not compacted: {before} records before, {} after",
+        after.len()
+    );
+    assert!(after.iter().filter(|r| r.krate == "filler").count() <= 3);
+    assert!(after.iter().any(|r| r.krate.starts_with("gen_")));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -36,6 +36,9 @@ pub struct Options {
     pub retry: bool,
     /// `--report`: write the memory report (HTML) of the build.
     pub report: bool,
+    /// Whether `--retry` applies: cargo's commands, not `exec` (an arbitrary command has no
+    /// leaner settings to build again with).
+    pub can_retry: bool,
 }
 
 /// `cargo lowmem preflight`'s options.
@@ -62,6 +65,9 @@ pub fn parse(args: &[OsString]) -> Result<Command, String> {
     match first.as_ref() {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "-V" | "--version" => Ok(Command::Version),
+        _ if rest.iter().any(|a| a == "-h" || a == "--help") && first != "exec" && !VERBS.contains(&first.as_ref()) => {
+            Ok(Command::Help)
+        }
         "preflight" => preflight(rest).map(Command::Preflight),
         "report" => match rest {
             [file] => Ok(Command::Report { file: file.clone() }),
@@ -72,6 +78,9 @@ pub fn parse(args: &[OsString]) -> Result<Command, String> {
         },
         "exec" => {
             let (options, rest) = options(rest)?;
+            if options.retry {
+                return Err("`--retry` builds again with leaner cargo settings, so it works with cargo's commands (build, test, ...), not `exec`".into());
+            }
             let command: Vec<OsString> = match rest.split_first() {
                 Some((dash, command)) if dash == "--" => command.to_vec(),
                 _ => rest,
@@ -82,7 +91,8 @@ pub fn parse(args: &[OsString]) -> Result<Command, String> {
             Ok(Command::Exec { command, options })
         }
         verb if VERBS.contains(&verb) => {
-            let (options, args) = options(rest)?;
+            let (mut options, args) = options(rest)?;
+            options.can_retry = true;
             Ok(Command::Cargo {
                 verb: verb.to_string(),
                 args,
@@ -221,7 +231,8 @@ mod tests {
                 options: Options {
                     memory: Some("2GiB".into()),
                     retry: true,
-                    report: true
+                    report: true,
+                    can_retry: true,
                 }
             }
         );
@@ -242,11 +253,14 @@ mod tests {
                 options: Options {
                     memory: Some("3G".into()),
                     retry: false,
-                    report: false
+                    report: false,
+                    can_retry: false,
                 }
             }
         );
         assert!(parse(&os(&["exec"])).is_err());
+        let err = parse(&os(&["exec", "--retry", "--", "maturin"])).unwrap_err();
+        assert!(err.contains("not `exec`"), "{err}");
     }
 
     #[test]
@@ -281,6 +295,13 @@ mod tests {
             }
         );
         assert!(parse(&os(&["report"])).unwrap_err().contains("one file"));
+        // Our subcommands' help is the usage; cargo's commands get cargo's own.
+        assert_eq!(parse(&os(&["preflight", "--help"])).unwrap(), Command::Help);
+        assert_eq!(parse(&os(&["report", "-h"])).unwrap(), Command::Help);
+        assert!(matches!(
+            parse(&os(&["build", "--help"])).unwrap(),
+            Command::Cargo { ref args, .. } if args == &os(&["--help"])
+        ));
     }
 
     #[test]

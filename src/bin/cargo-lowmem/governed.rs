@@ -18,7 +18,7 @@ use std::process::{Command, ExitCode, ExitStatus};
 use std::time::Duration;
 
 /// How many records of each crate and settings the store keeps when it is compacted.
-const STORE_KEEP: usize = 3;
+pub const STORE_KEEP: usize = 3;
 
 /// Keeps at least this much free beside what running rustcs were expected to take (KiB), or
 /// the share of the budget below, whichever is more.
@@ -169,7 +169,11 @@ impl Setup {
             .map(|w| w.value.clone())
             .filter(|w| !is_ourselves(w));
         Setup {
-            store: target.as_ref().map(|t| store::path_in(t)),
+            // The store the wrappers write: `LOWMEM_BUILD_STORE` when set, as for them.
+            store: std::env::var_os("LOWMEM_BUILD_STORE")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| target.as_ref().map(|t| store::path_in(t))),
             report_dir: target
                 .filter(|_| options.report)
                 .map(|t| t.join("lowmem").join("report")),
@@ -239,7 +243,7 @@ impl Setup {
                 let kind = if i == 0 { "error" } else { "note" };
                 eprintln!("{kind}: cargo-lowmem: {line}");
             }
-            if !lines.is_empty() && !options.retry && self.oom_killed() {
+            if !lines.is_empty() && options.can_retry && !options.retry && self.oom_killed() {
                 eprintln!("note: cargo-lowmem: `--retry` builds again with the leanest settings");
             }
         }

@@ -199,6 +199,12 @@ impl Governor {
         .unwrap_or(UNKNOWN_KIB)
     }
 
+    /// Whether this is the always-on mode (`build.rustc-wrapper`), with no `cargo lowmem`
+    /// parent.
+    pub fn is_implicit(&self) -> bool {
+        self.implicit
+    }
+
     /// Appends an event line: `ms kind crate detail` (and, always on, says it on stderr).
     pub fn event(&self, kind: &str, krate: &str, detail: &str) {
         if self.implicit {

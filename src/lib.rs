@@ -180,7 +180,7 @@
 //! Read to learn the build settings (none of them is changed): `NUM_JOBS`, `OUT_DIR` (the profile
 //! name, and the target directory above it), `PROFILE`, `OPT_LEVEL`, `DEBUG`, `TARGET`, `HOST`,
 //! `CARGO_CFG_*` (the target's platform, for the graph), `CARGO_ENCODED_RUSTFLAGS`,
-//! `CARGO_INCREMENTAL`, `CARGO_BUILD_JOBS`, `CARGO_BUILD_INCREMENTAL`, `CARGO_TARGET_DIR`,
+//! `CARGO_INCREMENTAL`, `CARGO_BUILD_JOBS`, `CARGO_BUILD_INCREMENTAL`, `CARGO_TARGET_DIR` and `CARGO_BUILD_TARGET_DIR` (outside a build script, with `[build] target-dir`: where the store is),
 //! `CARGO_PROFILE_<NAME>_{DEBUG,OPT_LEVEL,CODEGEN_UNITS,LTO,INCREMENTAL,SPLIT_DEBUGINFO,INHERITS}`,
 //! `CARGO_TARGET_<TRIPLE>_LINKER`, `CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`,
 //! `CARGO_PKG_RUST_VERSION`, `CARGO_HOME` (or `HOME`, to find the registry's sources), `RUSTC`,

@@ -162,12 +162,12 @@ pub(crate) fn read(
     })
 }
 
-/// The target directory: `CARGO_TARGET_DIR`, else above `OUT_DIR`
-/// (`<target>/[<triple>/]<profile>/build/<pkg>-<hash>/out`), else `<workspace>/target`.
+/// The target directory, as cargo decides it: in a build script, above `OUT_DIR`
+/// (`<target>/[<triple>/]<profile>/build/<pkg>-<hash>/out`, where cargo put it whatever set
+/// it); else `CARGO_TARGET_DIR`, `CARGO_BUILD_TARGET_DIR` (relative to the current directory),
+/// `[build] target-dir` in the cargo config files (relative to the directory holding their
+/// `.cargo`), else `<workspace>/target`.
 fn target_dir(env: &Env, settings: &BuildSettings, manifest_dir: &Path) -> Option<PathBuf> {
-    if let Some(dir) = env.text("CARGO_TARGET_DIR") {
-        return Some(manifest_dir.join(dir));
-    }
     if let Some(out) = env.text("OUT_DIR") {
         let profile_dir = Path::new(out).ancestors().nth(3)?;
         let above = profile_dir.parent()?;
@@ -179,6 +179,21 @@ fn target_dir(env: &Env, settings: &BuildSettings, manifest_dir: &Path) -> Optio
         } else {
             Some(above.to_path_buf())
         };
+    }
+    for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET_DIR"] {
+        if let Some(dir) = env.text(var) {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            return Some(cwd.join(dir));
+        }
+    }
+    let mut log = discover::Log::default();
+    for config in discover::config_files(Some(manifest_dir), env, &mut log) {
+        let dir = crate::settings::toml::get_path(&config.table, &["build", "target-dir"])
+            .and_then(|v| v.as_str());
+        // `<base>/.cargo/config.toml`: relative paths start at `<base>`.
+        if let (Some(dir), Some(base)) = (dir, config.path.parent().and_then(Path::parent)) {
+            return Some(base.join(dir));
+        }
     }
     let mut log = discover::Log::default();
     let root = discover::workspace_manifest(manifest_dir, &mut log)?;
@@ -222,4 +237,48 @@ fn print_cfg(env: &Env, triple: &str) -> Result<CfgSet, String> {
         ));
     }
     Ok(CfgSet::from_rustc_print(Some(triple), &done.stdout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the store is looked for: cargo's order of target-dir settings.
+    #[test]
+    fn the_target_dir_is_found_as_cargo_finds_it() {
+        let ws = std::env::temp_dir().join(format!("lowmem-target-dir-{}", std::process::id()));
+        std::fs::create_dir_all(ws.join("app/.cargo")).unwrap();
+        std::fs::write(ws.join("app/Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
+        let settings = BuildSettings::dev_defaults(2);
+        let find = |pairs: &[(&str, &str)]| {
+            target_dir(&Env::from_pairs(pairs), &settings, &ws.join("app"))
+        };
+
+        assert_eq!(find(&[]), Some(ws.join("app/target")));
+        std::fs::write(
+            ws.join("app/.cargo/config.toml"),
+            "[build]\ntarget-dir = \"../shared\"\n",
+        )
+        .unwrap();
+        assert_eq!(find(&[]), Some(ws.join("app/../shared")));
+        assert_eq!(
+            find(&[("CARGO_BUILD_TARGET_DIR", "/b")]),
+            Some(PathBuf::from("/b"))
+        );
+        assert_eq!(
+            find(&[("CARGO_TARGET_DIR", "/t"), ("CARGO_BUILD_TARGET_DIR", "/b")]),
+            Some(PathBuf::from("/t"))
+        );
+        let relative = find(&[("CARGO_TARGET_DIR", "rel")]).unwrap();
+        assert_eq!(relative, std::env::current_dir().unwrap().join("rel"));
+        // In a build script cargo's own answer wins, whatever set it.
+        let out = "/x/tgt/debug/build/app-1/out";
+        assert_eq!(
+            find(&[("OUT_DIR", out), ("CARGO_TARGET_DIR", "/t")]),
+            Some(PathBuf::from("/x/tgt"))
+        );
+        let cross = "/x/tgt/x86_64-unknown-linux-gnu/debug/build/app-1/out";
+        assert_eq!(find(&[("OUT_DIR", cross)]), Some(PathBuf::from("/x/tgt")));
+        std::fs::remove_dir_all(&ws).unwrap();
+    }
 }

@@ -6,6 +6,8 @@ mod split;
 
 pub use advice::Advice;
 pub(crate) use advice::{advise, LinkersOnPath};
+#[cfg(test)]
+pub(crate) use advice::DEBUGINFO_MEASURED;
 pub(crate) use split::split_plan;
 pub use split::SplitPlan;
 

@@ -678,6 +678,7 @@ pub(crate) struct Build {
     pub(crate) config: String,
     pub(crate) jobs: usize,
     pub(crate) anon_mib: f64,
+    pub(crate) wall_s: f64,
 }
 
 pub(crate) fn load_builds() -> Vec<Build> {
@@ -698,6 +699,7 @@ pub(crate) fn load_builds() -> Vec<Build> {
                 config: f[2].to_string(),
                 jobs: f[3].parse().ok()?,
                 anon_mib: anon,
+                wall_s: f[5].parse().ok()?,
             })
         })
         .collect()
@@ -1043,4 +1045,27 @@ fn the_readme_tables_are_the_corpus_report() {
         current == report,
         "README.md's calibration tables are not what the corpus gives; run `LOWMEM_BUILD_REGENERATE=1 cargo test --lib calibration`:\n{report}"
     );
+}
+
+/// The figure the debuginfo fix prints is this corpus's: polars-min's whole dev build at debug 0
+/// and line-tables-only against debug 2 (anonymous peaks, wall times).
+#[test]
+fn the_debuginfo_advice_quotes_the_corpus() {
+    let builds = load_builds();
+    let polars = |config: &str| {
+        builds
+            .iter()
+            .find(|b| b.project == "polars-min" && b.config == config)
+            .unwrap_or_else(|| panic!("polars-min {config} is not in builds.tsv"))
+    };
+    let (d0, lt, d2) = (polars("dev-d0"), polars("dev-lt"), polars("dev-d2"));
+    let less = |b: &Build| ((1.0 - b.anon_mib / d2.anon_mib) * 100.0).round();
+    let expected = format!(
+        "measured on polars-min: anonymous peak -{}% (line-tables-only -{}%), build {} s instead of {} s",
+        less(d0),
+        less(lt),
+        d0.wall_s.round(),
+        d2.wall_s.round()
+    );
+    assert_eq!(crate::assess::DEBUGINFO_MEASURED, expected);
 }

@@ -120,9 +120,9 @@ impl Config {
         self
     }
 
-    /// Read /proc and /sys under `root` instead of `/`. Internal and unstable (the `fuzzing`
+    /// Read /proc and /sys under `root` instead of `/`. Internal and unstable (the `unstable-internals`
     /// feature): for the repository's tests, which point real build scripts at fixture trees.
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(any(test, feature = "unstable-internals"))]
     pub fn system_root(&mut self, root: impl AsRef<Path>) -> &mut Config {
         self.system_root = root.as_ref().to_path_buf();
         self

@@ -1,7 +1,7 @@
 //! Entry points for fuzzing and property tests, one per parser: each runs the parser on any
 //! input, uses the result the way the crate does, and asserts what must hold for every input.
 //!
-//! Internal and unstable: compiled for this crate's tests and with the `fuzzing` feature, which
+//! Internal and unstable: compiled for this crate's tests and with the `unstable-internals` feature, which
 //! exists only for the cargo-fuzz targets in `fuzz/` and the crate's own benches (its
 //! dev-dependency on itself turns it on; [`read_graph`] is for `benches/graph.rs`). Input is bytes, read as UTF-8 with invalid
 //! sequences replaced; entry points that read several texts take them separated by NUL bytes.

@@ -262,7 +262,7 @@ mod error;
 mod estimate;
 mod features;
 mod files;
-#[cfg(any(test, feature = "fuzzing"))]
+#[cfg(any(test, feature = "unstable-internals"))]
 #[doc(hidden)]
 pub mod fuzz;
 mod glob;

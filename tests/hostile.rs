@@ -55,7 +55,7 @@ impl Project {
             &at("Cargo.toml"),
             &format!(
                 "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
-                 [build-dependencies]\nlowmem_build = {{ path = {}, features = [\"feature-check\", \"fuzzing\"] }}\n{manifest_extra}",
+                 [build-dependencies]\nlowmem_build = {{ path = {}, features = [\"feature-check\", \"unstable-internals\"] }}\n{manifest_extra}",
                 repo_toml()
             ),
         )

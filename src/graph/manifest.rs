@@ -155,7 +155,7 @@ pub(crate) struct Entries {
 impl Entries {
     /// The entries in one order whatever the text's: dependencies and features sorted, as the
     /// ways of reading them are compared.
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(any(test, feature = "unstable-internals"))]
     pub(crate) fn sorted(mut self) -> Entries {
         self.deps.sort();
         self.features.sort();

@@ -176,13 +176,13 @@ impl Stat {
     }
 
     /// How many pairs were read.
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(any(test, feature = "unstable-internals"))]
     pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 
     /// The keys, in file order.
-    #[cfg(any(test, feature = "fuzzing"))]
+    #[cfg(any(test, feature = "unstable-internals"))]
     pub(crate) fn keys(&self) -> impl Iterator<Item = &String> {
         self.0.iter().map(|(k, _)| k)
     }

@@ -263,7 +263,7 @@ pub struct BuildSettings {
 impl BuildSettings {
     /// Reads the settings in effect from the process environment (cargo's, in a build script;
     /// outside one, `profile` or `dev` with the defaults). Internal: for the benchmarks.
-    #[cfg(feature = "fuzzing")]
+    #[cfg(feature = "unstable-internals")]
     pub fn from_env(profile: Option<&str>) -> BuildSettings {
         read_settings(&crate::env::Env::process(&[]), profile, None)
     }

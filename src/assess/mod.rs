@@ -5,9 +5,9 @@ mod advice;
 mod split;
 
 pub use advice::Advice;
-pub(crate) use advice::{advise, LinkersOnPath};
 #[cfg(test)]
 pub(crate) use advice::DEBUGINFO_MEASURED;
+pub(crate) use advice::{advise, LinkersOnPath};
 pub(crate) use split::split_plan;
 pub use split::SplitPlan;
 

@@ -1182,7 +1182,10 @@ fn this_crates_graph_with_dev_dependencies_matches_cargo_tree() {
         Ok(cargo) => {
             assert_matches_cargo("lowmem_build with dev-dependencies", &graph, &cargo);
             let root = &graph.packages[graph.roots[0]];
-            assert!(root.features.iter().any(|f| f == "unstable-internals"), "{root:?}");
+            assert!(
+                root.features.iter().any(|f| f == "unstable-internals"),
+                "{root:?}"
+            );
         }
         Err(why) => println!("skipped: {why}"),
     }

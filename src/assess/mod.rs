@@ -5,9 +5,9 @@ mod advice;
 mod split;
 
 pub use advice::Advice;
-#[cfg(test)]
-pub(crate) use advice::DEBUGINFO_MEASURED;
 pub(crate) use advice::{advise, LinkersOnPath};
+#[cfg(test)]
+pub(crate) use advice::{CODEGEN_UNITS_MEASURED, DEBUGINFO_MEASURED};
 pub(crate) use split::split_plan;
 pub use split::SplitPlan;
 

@@ -1069,3 +1069,28 @@ fn the_debuginfo_advice_quotes_the_corpus() {
     );
     assert_eq!(crate::assess::DEBUGINFO_MEASURED, expected);
 }
+
+/// The factor the estimate applies to one codegen unit, and the advice line, are what
+/// `scripts/codegen-units` measured.
+#[test]
+fn the_codegen_units_factor_is_the_measured_one() {
+    let text = std::fs::read_to_string(corpus().join("codegen-units.tsv")).unwrap();
+    let peak = |units: &str| -> f64 {
+        text.lines()
+            .map(|l| l.split('\t').collect::<Vec<_>>())
+            .find(|f| f.get(3) == Some(&units))
+            .and_then(|f| f[4].parse().ok())
+            .unwrap_or_else(|| panic!("no codegen_units {units} row in codegen-units.tsv"))
+    };
+    let (default, one) = (peak("-"), peak("1"));
+    let factor = one / default;
+    assert!(
+        (super::knobs::ONE_CODEGEN_UNIT - factor).abs() < 0.005,
+        "ONE_CODEGEN_UNIT {} but measured {factor:.3}",
+        super::knobs::ONE_CODEGEN_UNIT
+    );
+    assert_eq!(
+        crate::assess::CODEGEN_UNITS_MEASURED,
+        format!("measured: codegen-units = 1 made polars-core need {factor:.2}x the memory ({default} -> {one} MiB)")
+    );
+}

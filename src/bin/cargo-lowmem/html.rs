@@ -196,16 +196,27 @@ fn summary(html: &mut String, run: &Run, t: &Timeline) {
     html.push_str("</table>\n");
 }
 
+/// How far above the peak the picture's scale reaches for the budget and the limit.
+const SCALE_ABOVE_PEAK: u64 = 4;
+
 /// The picture: the stacked bands, the anonymous line, the budget and limit, the event marks
 /// and the legend.
 fn picture(html: &mut String, run: &Run, t: &Timeline) {
     let peak = t.total_rss.get(t.peak_at).copied().unwrap_or(0);
-    let top = [Some(peak), run.budget_kib, run.limit_kib]
-        .into_iter()
-        .flatten()
-        .max()
-        .unwrap_or(0)
-        .max(1024);
+    // A budget or limit far above the peak (a build with memory to spare) would flatten the
+    // bands to a sliver: beyond this many times the peak it is drawn at the top edge, marked
+    // off the scale.
+    let on_scale = |kib: &u64| *kib <= peak.max(1024).saturating_mul(SCALE_ABOVE_PEAK);
+    let top = [
+        Some(peak),
+        run.budget_kib.filter(on_scale),
+        run.limit_kib.filter(on_scale),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(0)
+    .max(1024);
     let span = t.times.last().copied().unwrap_or(0).max(1);
     let x = |ms: u64| LEFT + (WIDTH - LEFT - RIGHT) * ms as f64 / span as f64;
     let y = |kib: u64| HEIGHT - BOTTOM - (HEIGHT - TOP - BOTTOM) * kib as f64 / (top as f64 * 1.05);
@@ -332,6 +343,11 @@ fn picture(html: &mut String, run: &Run, t: &Timeline) {
         ),
     ] {
         if let Some(kib) = kib {
+            let (at, off) = if on_scale(&kib) {
+                (kib, "")
+            } else {
+                ((top as f64 * 1.05) as u64, " (off the scale)")
+            };
             let (label_x, anchor) = if left {
                 (LEFT + 4.0, "start")
             } else {
@@ -341,11 +357,11 @@ fn picture(html: &mut String, run: &Run, t: &Timeline) {
                 html,
                 "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"8 4\"><title>{label} {}</title></line><text x=\"{label_x}\" y=\"{:.1}\" font-size=\"12\" fill=\"{colour}\" text-anchor=\"{anchor}\">{label} {}</text>",
                 WIDTH - RIGHT,
-                y(kib),
-                y(kib),
+                y(at),
+                y(at),
                 size(kib),
-                y(kib) - 4.0,
-                size(kib)
+                y(at) + if off.is_empty() { -4.0 } else { 14.0 },
+                format!("{}{off}", size(kib))
             );
         }
     }
@@ -534,6 +550,30 @@ mod tests {
                 unit("tiny", 1000, 1100, 10_000, 0),
             ],
         }
+    }
+
+    /// With memory to spare, the budget does not flatten the bands: it is marked off the scale,
+    /// and the axis stops a little above the peak.
+    #[test]
+    fn a_budget_far_above_the_peak_is_off_the_scale() {
+        let mut run = run();
+        run.budget_kib = Some(100 * 1024 * 1024);
+        run.limit_kib = None;
+        let html = render(&run, &timeline(&run), "cargo lowmem build: demo");
+        assert!(
+            html.contains(">budget 100.00 GiB (off the scale)</text>"),
+            "{html}"
+        );
+        assert!(
+            html.contains(">2.00 GiB</text>"),
+            "the axis reaches the peak"
+        );
+        assert!(
+            !html.contains(">16.00 GiB</text>"),
+            "the axis stops near the peak"
+        );
+        let on = render(&self::run(), &timeline(&self::run()), "demo");
+        assert!(!on.contains("off the scale"));
     }
 
     #[test]

@@ -355,13 +355,13 @@ fn picture(html: &mut String, run: &Run, t: &Timeline) {
             };
             let _ = writeln!(
                 html,
-                "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"8 4\"><title>{label} {}</title></line><text x=\"{label_x}\" y=\"{:.1}\" font-size=\"12\" fill=\"{colour}\" text-anchor=\"{anchor}\">{label} {}</text>",
+                "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"8 4\"><title>{label} {}</title></line><text x=\"{label_x}\" y=\"{:.1}\" font-size=\"12\" fill=\"{colour}\" text-anchor=\"{anchor}\">{label} {}{off}</text>",
                 WIDTH - RIGHT,
                 y(at),
                 y(at),
                 size(kib),
                 y(at) + if off.is_empty() { -4.0 } else { 14.0 },
-                format!("{}{off}", size(kib))
+                size(kib)
             );
         }
     }

@@ -96,12 +96,16 @@ pub(crate) fn read(
         }
     };
     let lockfile = workspace.join("Cargo.lock");
-    if !lockfile.is_file() {
-        return Err(format!(
+    // Before the first build a workspace whose dependencies are all path dependencies has
+    // nothing to resolve: its lock is written in memory.
+    let unlocked = if lockfile.is_file() {
+        None
+    } else {
+        Some(graph::unlocked::lock_text(&workspace).ok_or_else(|| format!(
             "no Cargo.lock in {}: the build's graph is unknown (cargo writes it on the first build, or run `cargo generate-lockfile`)",
             workspace.display()
-        ));
-    }
+        ))?)
+    };
     let (target, host) = platforms(env, settings)?;
     let cache_dir = target_dir.as_ref().map(|t| t.join("lowmem"));
     // In a build script the package's active features: exact names from cargo 1.84 on, else the
@@ -139,7 +143,7 @@ pub(crate) fn read(
         };
         !(matching.peek().is_some() && matching.all(complete))
     };
-    let graph = graph::read(&Inputs {
+    let inputs = Inputs {
         workspace: &workspace,
         roots: &roots,
         root_features: root_features.as_deref(),
@@ -149,7 +153,11 @@ pub(crate) fn read(
         measure: &measure,
         cargo_home: cargo_home.as_deref(),
         cache_dir: cache_dir.as_deref(),
-    });
+    };
+    let graph = match &unlocked {
+        Some(text) => graph::read_locked(&inputs, &workspace, &lockfile, text),
+        None => graph::read(&inputs),
+    };
     let store_path = env
         .text("LOWMEM_BUILD_STORE")
         .map(PathBuf::from)
@@ -158,7 +166,12 @@ pub(crate) fn read(
     Ok(BuildInputs {
         graph,
         store,
-        files: vec![lockfile],
+        // A file that does not exist would rerun a build script on every build.
+        files: if unlocked.is_none() {
+            vec![lockfile]
+        } else {
+            Vec::new()
+        },
     })
 }
 

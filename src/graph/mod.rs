@@ -27,6 +27,7 @@ pub(crate) mod scan;
 mod size;
 mod snapshot;
 mod source;
+pub(crate) mod unlocked;
 
 #[cfg(test)]
 pub(crate) mod tests;
@@ -205,24 +206,32 @@ pub(crate) fn read(inputs: &Inputs<'_>) -> Graph {
         let parent = inputs.workspace.parent().unwrap_or(Path::new("."));
         (parent.to_path_buf(), inputs.workspace.to_path_buf())
     };
-    let text = match read_small(&lock_path) {
-        Ok(text) => text,
-        Err(e) => {
-            return Graph {
-                problems: vec![format!("{}: cannot read ({e})", lock_path.display())],
-                ..Graph::default()
-            }
-        }
-    };
+    match read_small(&lock_path) {
+        Ok(text) => read_locked(inputs, &root_dir, &lock_path, &text),
+        Err(e) => Graph {
+            problems: vec![format!("{}: cannot read ({e})", lock_path.display())],
+            ..Graph::default()
+        },
+    }
+}
+
+/// As [`read`], with the lock's text given: for a workspace without a Cargo.lock yet, the one
+/// [`unlocked::lock_text`] writes in memory (its path is where cargo will write it).
+pub(crate) fn read_locked(
+    inputs: &Inputs<'_>,
+    root_dir: &Path,
+    lock_path: &Path,
+    text: &str,
+) -> Graph {
     let key = inputs
         .cache_dir
-        .and_then(|_| snapshot::key(inputs, &lock_path, &text));
+        .and_then(|_| snapshot::key(inputs, lock_path, text));
     if let (Some(dir), Some(key)) = (inputs.cache_dir, &key) {
         if let Some(saved) = snapshot::load(dir, key) {
             return from_saved(saved, inputs.measure);
         }
     }
-    let (graph, saved, files) = read_uncached(inputs, &root_dir, &lock_path, &text);
+    let (graph, saved, files) = read_uncached(inputs, root_dir, lock_path, text);
     if let (Some(dir), Some(key), Some(saved)) = (inputs.cache_dir, &key, saved) {
         snapshot::store(dir, key, &saved, &files);
     }

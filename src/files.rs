@@ -18,14 +18,35 @@ pub(crate) fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
     written
 }
 
+/// A fresh, empty directory under the system temp dir, unique to this process and call: the
+/// tests' one way to make a scratch directory.
+#[cfg(test)]
+pub(crate) fn scratch_dir(name: &str) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "lowmem-{name}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `text` to `path`, making its directories: for tests that lay out a workspace.
+#[cfg(test)]
+pub(crate) fn write_creating(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn replaces_the_file_and_leaves_nothing_aside() {
-        let dir = std::env::temp_dir().join(format!("lowmem-files-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = scratch_dir("files");
         let path = dir.join("plan");
         write_whole(&path, "first").unwrap();
         write_whole(&path, "second").unwrap();

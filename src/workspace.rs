@@ -185,18 +185,14 @@ pub(crate) fn is_dependency_source(dir: &Path, cargo_home: Option<&Path>) -> boo
 mod tests {
     use super::*;
 
-    fn write(path: &Path, text: &str) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    use crate::files::write_creating as write;
 
     /// The settings and the feature check find the root the same way, `exclude` honoured: a
     /// package an ancestor workspace excludes is its own root (cargo's rule), one it does not
     /// exclude belongs to it.
     #[test]
     fn the_root_is_the_nearest_workspace_that_does_not_exclude_the_package() {
-        let dir = std::env::temp_dir().join(format!("lowmem-workspace-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::files::scratch_dir("workspace");
         write(
             &dir.join("Cargo.toml"),
             "[workspace]\nmembers = [\"kept\"]\nexclude = [\"apart\"]\n",

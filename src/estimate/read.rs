@@ -259,9 +259,9 @@ mod tests {
     /// Where the store is looked for: cargo's order of target-dir settings.
     #[test]
     fn the_target_dir_is_found_as_cargo_finds_it() {
-        let ws = std::env::temp_dir().join(format!("lowmem-target-dir-{}", std::process::id()));
+        let ws = crate::files::scratch_dir("target-dir");
+        crate::files::write_creating(&ws.join("app/Cargo.toml"), "[package]\nname = \"app\"\n");
         std::fs::create_dir_all(ws.join("app/.cargo")).unwrap();
-        std::fs::write(ws.join("app/Cargo.toml"), "[package]\nname = \"app\"\n").unwrap();
         let settings = BuildSettings::dev_defaults(2);
         let find = |pairs: &[(&str, &str)]| {
             target_dir(&Env::from_pairs(pairs), &settings, &ws.join("app"))

@@ -417,7 +417,7 @@ mod tests {
 
     #[test]
     fn inherited_dependencies_point_at_the_workspace_table() {
-        let dir = crate::features::tests::scratch_dir("advice");
+        let dir = crate::files::scratch_dir("advice");
         std::fs::create_dir_all(dir.join("app")).unwrap();
         std::fs::write(
             dir.join("app/Cargo.toml"),

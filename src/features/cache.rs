@@ -151,7 +151,7 @@ fn unescape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::tests::scratch_dir;
+    use crate::files::scratch_dir;
 
     #[test]
     fn a_stored_verdict_comes_back_until_an_input_changes() {

@@ -279,7 +279,7 @@ fn absolute(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::tests::scratch_dir;
+    use crate::files::scratch_dir;
 
     fn manifest(text: &str) -> Table {
         toml::parse(text).unwrap()

@@ -4,18 +4,16 @@
 
 use super::*;
 use crate::env::Env;
+use crate::files::scratch_dir;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// A copy of the fixture workspace, removed on drop.
 struct Fixture {
     root: PathBuf,
 }
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -52,18 +50,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(&src, &dst).unwrap();
         }
     }
-}
-
-/// A fresh, empty directory under the system temp dir, unique to this process and call.
-pub(crate) fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "lowmem-features-{name}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 impl Fixture {

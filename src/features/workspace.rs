@@ -86,10 +86,7 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn write(path: &Path, text: &str) {
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, text).unwrap();
-    }
+    use crate::files::write_creating as write;
 
     fn caller_at(manifest: &Path) -> Caller {
         Caller {
@@ -104,7 +101,7 @@ mod tests {
 
     #[test]
     fn finds_the_root_members_and_lockfile() {
-        let root = crate::features::tests::scratch_dir("workspace");
+        let root = crate::files::scratch_dir("workspace");
         write(
             &root.join("Cargo.toml"),
             "[workspace]\nmembers = [\"crates/*\", \"tools/cli\", \"./\"]\nexclude = [\"crates/old\"]\n",

@@ -301,7 +301,7 @@ pub(crate) fn write_file(dir: &Path, name: &str, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::tests::scratch_dir;
+    use crate::files::scratch_dir;
 
     fn entry() -> Entry {
         Entry {

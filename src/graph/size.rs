@@ -78,7 +78,7 @@ fn walk(dir: &Path, depth: usize, size: &mut SourceSize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::tests::scratch_dir;
+    use crate::files::scratch_dir;
 
     fn write(path: &Path, bytes: usize) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -1,22 +1,8 @@
 //! Tests of the whole read: real lock files of small projects and a fake cargo home under
 //! `tests/fixtures/graphs/`, and the real polars graph when its sources are on the machine.
 
+use crate::files::scratch_dir;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// A fresh, empty directory for one test.
-pub(crate) fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "lowmem-graph-{name}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 use super::{measure_all, read, CfgSet, Graph, Inputs, Package, Root, SourceKind, SourceSize};
 use std::path::Path;

@@ -103,15 +103,11 @@ fn version(table: &Table, root_table: &Table) -> String {
 mod tests {
     use super::*;
 
-    fn write(path: &Path, text: &str) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    use crate::files::write_creating as write;
 
     #[test]
     fn a_workspace_of_path_packages_gets_a_lock_and_one_with_registry_deps_none() {
-        let dir = std::env::temp_dir().join(format!("lowmem-unlocked-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = crate::files::scratch_dir("unlocked");
         write(
             &dir.join("Cargo.toml"),
             "[package]\nname = \"app\"\nversion = \"0.2.0\"\n\n[dependencies]\nutil = { path = \"util\" }\nshared.workspace = true\n\n[workspace]\nmembers = [\"tools/*\"]\npackage.version = \"1.0.0\"\ndependencies.shared = { path = \"shared\" }\n",

@@ -611,8 +611,7 @@ mod tests {
     /// read it: a reader never finds it half written.
     #[test]
     fn a_directory_being_prepared_is_never_read_half_written() {
-        let dir = std::env::temp_dir().join(format!("lowmem-gov-race-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let dir = crate::files::scratch_dir("gov-race");
         let plan: Vec<(String, String, bool, u64)> = (0..200)
             .map(|i| (format!("crate-{i}"), "1.0.0".to_string(), false, i))
             .collect();
@@ -643,8 +642,7 @@ mod tests {
     /// process gone and removes it, so it blocks nobody.
     #[test]
     fn a_stale_unit_is_removed_and_blocks_nobody() {
-        let dir = std::env::temp_dir().join(format!("lowmem-gov-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
+        let dir = crate::files::scratch_dir("gov");
         prepare(
             &dir,
             1024,

@@ -18,8 +18,10 @@
 mod admission;
 mod args;
 // The library's one way to write a file whole, compiled into the tool from the same source (it
-// is crate-private there, and one helper is not worth public API).
+// is crate-private there, and one helper is not worth public API); its test helpers serve the
+// tool's tests too, not all of them.
 #[path = "../../files.rs"]
+#[cfg_attr(test, allow(dead_code))]
 mod files;
 mod governed;
 mod governor;

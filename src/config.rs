@@ -370,23 +370,17 @@ fn declared_rules(manifest: Option<&Path>, settings: &BuildSettings) -> Declared
     let Some(own) = own else {
         return Default::default();
     };
-    let mut files = vec![own.clone()];
-    let mut log = crate::settings::discover::Log::default();
-    if let Some(root) = own
-        .parent()
-        .and_then(|dir| crate::settings::discover::workspace_manifest(dir, &mut log))
-    {
-        if root.path != own {
-            files.push(root.path);
-        }
-    }
+    // Each manifest read once: the package's, then its workspace root's when that is another.
+    let Ok(own_table) = crate::workspace::read_toml(&own) else {
+        return Default::default();
+    };
+    let root = crate::workspace::root_manifest(&own, &own_table, |path| {
+        crate::workspace::read_toml(path).ok()
+    });
     let mut rules = Vec::new();
     let mut problems = Vec::new();
     let mut read = Vec::new();
-    for file in files {
-        let Ok(table) = crate::workspace::read_toml(&file) else {
-            continue;
-        };
+    for (file, table) in std::iter::once((own, own_table)).chain(root) {
         let (found, wrong) = features::declared::rules_in(&table, &file);
         if !found.is_empty() || !wrong.is_empty() {
             read.push(file);

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{generate_lockfile, temp_dir};
+use common::{generate_lockfile, generated_source, temp_dir};
 use lowmem_build::store;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -115,13 +115,7 @@ fn workspace(name: &str) -> PathBuf {
             format!("[package]\nname = \"gen-{c}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"),
         )
         .unwrap();
-        let mut source = String::new();
-        for i in 0..11_000 {
-            source.push_str(&format!(
-                "pub fn f{i}(x: u64) -> u64 {{ let mut y = x.wrapping_mul({i} + 3); for k in 0..(x % 7) {{ y = y.rotate_left(k as u32) ^ {i}; }} y.wrapping_add({i}) }}\n"
-            ));
-        }
-        std::fs::write(krate.join("src/lib.rs"), source).unwrap();
+        std::fs::write(krate.join("src/lib.rs"), generated_source(11_000, "f")).unwrap();
     }
     generate_lockfile(&dir);
     dir

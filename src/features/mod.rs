@@ -127,6 +127,32 @@ impl FeatureRule {
         )
     }
 
+    /// The manifests whose declared rules apply when cargo builds the workspace around
+    /// `manifest`, as cargo finds them: `manifest` itself first, then the workspace root's and
+    /// every member's (`workspace.members` expanded, `workspace.exclude` honoured). A member's
+    /// rules apply whether cargo runs from the root or from the member, since cargo resolves
+    /// features for the whole workspace. Manifests that do not exist are left out.
+    pub fn workspace_manifests(manifest: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = vec![manifest.to_path_buf()];
+        if let Ok(table) = crate::workspace::read_toml(manifest) {
+            let (root, root_table) = crate::workspace::root_manifest(manifest, &table, |p| {
+                crate::workspace::read_toml(p).ok()
+            })
+            .unwrap_or_else(|| (manifest.to_path_buf(), table));
+            if let Some(dir) = root.parent() {
+                out.extend(crate::workspace::members(dir, &root_table));
+            }
+            out.insert(1, root);
+        }
+        let mut seen = Vec::new();
+        out.retain(|m| {
+            let keep = m.is_file() && !seen.contains(m);
+            seen.push(m.clone());
+            keep
+        });
+        out
+    }
+
     /// Whether the rule is about the crate named `krate` (`-` and `_` alike, as rustc's
     /// `--crate-name` spells it too).
     pub fn applies_to(&self, krate: &str) -> bool {

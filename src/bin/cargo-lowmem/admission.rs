@@ -1,12 +1,19 @@
 //! The governor's decisions, as pure functions over plain data: whether a rustc may start now,
-//! and which one gives way when memory runs short anyway. The shell (`governor.rs`) reads the
-//! machine and the other wrappers' reservations, and acts.
+//! and what a running one does when memory runs short anyway. The shell (`governor.rs`) reads
+//! the machine and the other wrappers' entries, and acts.
 //!
 //! Admission reserves for each running rustc what it is still expected to grow by (its expected
-//! peak less what it holds now), so two heavy crates are not started together on the strength
-//! of memory neither has taken yet. The oldest running rustc is never held back or killed, so
-//! the build always progresses (Buck2's rule); under pressure the newest gives way and is
-//! retried alone.
+//! peak less what it holds now; a quarter more of what it holds once it is past its expected
+//! peak, which was wrong), so two heavy crates are not started together on the strength of
+//! memory neither has taken yet. The oldest running rustc is never held back, stopped or killed,
+//! so the build always progresses (Buck2's rule). When memory gets tight anyway, the newest gives
+//! way: first it is stopped where it is (SIGSTOP: no work lost, no memory freed) and nothing new
+//! starts; it resumes when everything older has finished or when it fits again. When memory is
+//! about to run out, stopping is not enough: the newest rustcs are killed, as many as it takes,
+//! and retried alone. Killing is safe at any moment of a rustc's life: its rerun's artifact
+//! notices are not passed on again (`replay.rs`), and rustc writes its `.rmeta` and `.rlib` under
+//! other names and renames them into place, so dependents already reading them keep the same
+//! file.
 
 /// A rustc another wrapper (or this one) admitted and that has not finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +30,8 @@ pub struct Running {
     pub current_kib: u64,
     /// A retry that must run alone.
     pub alone: bool,
+    /// Stopped by the governor to make room.
+    pub stopped: bool,
 }
 
 /// A rustc waiting to start.
@@ -59,18 +68,25 @@ pub enum Decision {
     Wait { behind: String },
 }
 
-/// What the running rustcs may still grow by, KiB.
-pub fn reserved_kib(running: &[Running]) -> u64 {
-    running
-        .iter()
-        .map(|r| r.expected_kib.saturating_sub(r.current_kib))
-        .sum()
+/// What one running rustc may still grow by, KiB: what it was expected to take and has not yet;
+/// past its expected peak (the figure was wrong), a quarter of what it holds.
+pub fn growth_kib(r: &Running) -> u64 {
+    if r.current_kib > r.expected_kib {
+        r.current_kib / 4
+    } else {
+        r.expected_kib - r.current_kib
+    }
 }
 
-/// Whether `me` may start now. It always may when nothing runs; a retry that must run alone
-/// waits for everything, and nothing starts beside it. Otherwise it must fit in what is free
-/// after the running rustcs' reservations and the margin, and must not take the room of an
-/// older waiter that would fit.
+/// What the running rustcs may still grow by, KiB.
+pub fn reserved_kib(running: &[Running]) -> u64 {
+    running.iter().map(growth_kib).sum()
+}
+
+/// Whether `me` may start now. It always may when nothing runs; nothing starts while a rustc
+/// is stopped to make room; a retry that must run alone waits for everything, and nothing starts
+/// beside it. Otherwise it must fit in what is free after the running rustcs' reservations and
+/// the margin, and must not take the room of an older waiter that would fit.
 pub fn admit(me: &Waiting, running: &[Running], waiting: &[Waiting], room: Room) -> Decision {
     let heaviest = || {
         running
@@ -86,6 +102,11 @@ pub fn admit(me: &Waiting, running: &[Running], waiting: &[Waiting], room: Room)
     };
     if running.is_empty() {
         return Decision::Admit;
+    }
+    if let Some(stopped) = running.iter().find(|r| r.stopped) {
+        return Decision::Wait {
+            behind: stopped.krate.clone(),
+        };
     }
     if me.alone {
         return Decision::Wait { behind: heaviest() };
@@ -137,21 +158,116 @@ pub fn projected_free_kib(
     }
 }
 
-/// Under pressure (less than `kill_margin_kib` free, or the kernel stalling on memory), the
-/// rustc that gives way: the newest, never the oldest, and only when two or more run.
-pub fn victim(
-    running: &[Running],
-    free_kib: u64,
-    kill_margin_kib: u64,
-    stalling: bool,
-) -> Option<u32> {
-    if running.len() < 2 || (free_kib >= kill_margin_kib && !stalling) {
-        return None;
+/// What one pressure check sees, KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pressure {
+    /// Free memory projected to the next close check (about 100 ms ahead).
+    pub soon_free_kib: u64,
+    /// Free memory projected to the next relaxed check (about 300 ms ahead).
+    pub later_free_kib: u64,
+    /// Under this (soon), rustcs are killed.
+    pub kill_margin_kib: u64,
+    /// Under this (later), the newest is stopped.
+    pub stop_margin_kib: u64,
+    /// Kept free when a stopped rustc resumes beside others.
+    pub margin_kib: u64,
+    /// The kernel is stalling tasks on memory (PSI), which counts as running out only while
+    /// memory is tight too.
+    pub stalling: bool,
+}
+
+/// What a rustc does after a pressure check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Go on as it is (running, or stopped).
+    Continue,
+    /// Stop where it is (SIGSTOP), holding its memory.
+    Stop,
+    /// Resume (SIGCONT).
+    Resume,
+    /// Kill it now, to be retried alone.
+    Kill,
+}
+
+/// The order of age: admitted first is oldest; the wrapper's pid breaks ties.
+fn age(r: &Running) -> (u64, u32) {
+    (r.start_ms, r.pid)
+}
+
+/// Which rustcs to kill when memory is about to run out: the newest first, as many as it takes
+/// to free `deficit_kib`, never the oldest. Empty when only one runs.
+pub fn victims(running: &[Running], deficit_kib: u64) -> Vec<u32> {
+    let mut by_age: Vec<&Running> = running.iter().collect();
+    by_age.sort_by_key(|r| age(r));
+    let mut out = Vec::new();
+    let mut freed = 0;
+    for r in by_age.iter().skip(1).rev() {
+        if freed >= deficit_kib && !out.is_empty() {
+            break;
+        }
+        out.push(r.pid);
+        freed += r.current_kib;
     }
-    running
-        .iter()
-        .max_by_key(|r| (r.start_ms, r.pid))
-        .map(|r| r.pid)
+    out
+}
+
+/// What the rustc of wrapper `me` does now. `can_stop` says whether it may be stopped (its
+/// wrapper started it and it will die with the wrapper); one that cannot is only ever killed.
+pub fn give_way(me: u32, running: &[Running], p: &Pressure, can_stop: bool) -> Action {
+    let Some(mine) = running.iter().find(|r| r.pid == me) else {
+        return Action::Continue;
+    };
+    let oldest = running.iter().min_by_key(|r| age(r)).map(|r| r.pid);
+    if oldest == Some(me) {
+        // The oldest always runs.
+        return if mine.stopped {
+            Action::Resume
+        } else {
+            Action::Continue
+        };
+    }
+    let running_out =
+        p.soon_free_kib < p.kill_margin_kib || (p.stalling && p.later_free_kib < p.stop_margin_kib);
+    if running_out {
+        // Enough that the kill margin is free again, and at least one.
+        let deficit = p.kill_margin_kib.saturating_sub(p.soon_free_kib);
+        if victims(running, deficit).contains(&me) {
+            return Action::Kill;
+        }
+        return Action::Continue;
+    }
+    if mine.stopped {
+        // The oldest stopped one resumes first, when it fits beside the others' growth with
+        // the margin, counting that it may grow as much again as it holds.
+        let older_stopped = running
+            .iter()
+            .any(|r| r.stopped && r.pid != me && age(r) < age(mine));
+        let others: Vec<Running> = running
+            .iter()
+            .filter(|r| r.pid != me && !r.stopped)
+            .cloned()
+            .collect();
+        let needs = growth_kib(mine).max(mine.current_kib);
+        let left = p
+            .later_free_kib
+            .saturating_sub(reserved_kib(&others))
+            .saturating_sub(p.margin_kib);
+        if !older_stopped && needs <= left {
+            return Action::Resume;
+        }
+        return Action::Continue;
+    }
+    if p.later_free_kib < p.stop_margin_kib && can_stop {
+        let newest_running = running
+            .iter()
+            .filter(|r| !r.stopped)
+            .max_by_key(|r| age(r))
+            .map(|r| r.pid);
+        if newest_running == Some(me) {
+            return Action::Stop;
+        }
+    }
+    Action::Continue
 }
 
 #[cfg(test)]
@@ -168,6 +284,7 @@ mod tests {
             expected_kib: expected * MIB,
             current_kib: current * MIB,
             alone: false,
+            stopped: false,
         }
     }
 
@@ -185,6 +302,18 @@ mod tests {
         Room {
             free_kib: free * MIB,
             margin_kib: 64 * MIB,
+        }
+    }
+
+    /// Free memory as the next checks would see it, with 32 MiB to kill and 128 to stop at.
+    fn pressure(soon: u64, later: u64) -> Pressure {
+        Pressure {
+            soon_free_kib: soon * MIB,
+            later_free_kib: later * MIB,
+            kill_margin_kib: 32 * MIB,
+            stop_margin_kib: 128 * MIB,
+            margin_kib: 64 * MIB,
+            stalling: false,
         }
     }
 
@@ -215,6 +344,9 @@ mod tests {
         // Once core holds what it was expected to, only the margin is kept back.
         let grown = running(1, "polars_core", 0, 2000, 2000);
         assert_eq!(admit(&ops, &[grown], &[], room(1000)), Decision::Admit);
+        // Past its expected peak the figure was wrong: a quarter more of what it holds.
+        let over = running(1, "polars_core", 0, 600, 2000);
+        assert_eq!(reserved_kib(&[over]), 500 * MIB);
     }
 
     #[test]
@@ -274,32 +406,113 @@ mod tests {
     }
 
     #[test]
-    fn pressure_kills_the_newest_never_the_oldest() {
+    fn nothing_starts_while_one_is_stopped() {
+        let core = running(1, "polars_core", 0, 1000, 900);
+        let mut ops = running(2, "polars_ops", 10, 300, 700);
+        ops.stopped = true;
+        let small = waiting(3, "itoa", 20, 1);
+        assert_eq!(
+            admit(&small, &[core, ops], &[], room(64_000)),
+            Decision::Wait {
+                behind: "polars_ops".into()
+            }
+        );
+    }
+
+    #[test]
+    fn tight_memory_stops_the_newest_never_the_oldest() {
+        let a = running(10, "cranelift_codegen", 100, 300, 500);
+        let b = running(11, "tantivy", 200, 300, 400);
+        let c = running(12, "itoa", 300, 10, 5);
+        let all = [a.clone(), b.clone(), c.clone()];
+        // 100 MiB free: under the stop margin, above the kill margin.
+        let p = pressure(100, 100);
+        assert_eq!(give_way(12, &all, &p, true), Action::Stop);
+        assert_eq!(give_way(11, &all, &p, true), Action::Continue);
+        assert_eq!(give_way(10, &all, &p, true), Action::Continue);
+        // One that cannot be stopped (behind sccache) runs on until memory runs out.
+        assert_eq!(give_way(12, &all, &p, false), Action::Continue);
+        // With the newest stopped and memory still tight, the next newest is stopped too.
+        let mut stopped = c.clone();
+        stopped.stopped = true;
+        let all = [a.clone(), b.clone(), stopped.clone()];
+        assert_eq!(give_way(11, &all, &p, true), Action::Stop);
+        assert_eq!(give_way(12, &all, &p, true), Action::Continue);
+        // Plenty free: nothing happens to the running.
+        let p = pressure(2000, 2000);
+        assert_eq!(give_way(11, &all, &p, true), Action::Continue);
+        // Alone, even out of memory, it runs on.
+        assert_eq!(
+            give_way(10, std::slice::from_ref(&a), &pressure(0, 0), true),
+            Action::Continue
+        );
+    }
+
+    #[test]
+    fn running_out_kills_the_newest_as_many_as_it_takes() {
         let a = running(10, "polars_core", 100, 2000, 1900);
         let b = running(11, "polars_ops", 200, 900, 800);
         let c = running(12, "itoa", 300, 10, 5);
+        let all = [a.clone(), b.clone(), c.clone()];
+        // 10 MiB free soon, 22 short of the kill margin: itoa frees too little, ops goes too.
+        let p = pressure(10, 10);
+        assert_eq!(victims(&all, 22 * MIB), vec![12, 11]);
+        assert_eq!(give_way(12, &all, &p, true), Action::Kill);
+        assert_eq!(give_way(11, &all, &p, true), Action::Kill);
+        assert_eq!(give_way(10, &all, &p, true), Action::Continue);
+        // A little short: the newest alone.
+        assert_eq!(victims(&all, 1), vec![12]);
+        assert_eq!(victims(&all[..1], 1_000_000), Vec::<u32>::new());
+        // A stopped one is killed like any other (it frees what it holds).
+        let mut stopped = b.clone();
+        stopped.stopped = true;
         assert_eq!(
-            victim(
-                &[a.clone(), b.clone(), c.clone()],
-                10 * MIB,
-                32 * MIB,
-                false
-            ),
-            Some(12)
+            give_way(11, &[a.clone(), stopped], &pressure(0, 0), true),
+            Action::Kill
+        );
+        // The kernel stalling on memory counts while memory is tight, not with room to spare.
+        let mut p = pressure(100, 100);
+        p.stalling = true;
+        assert_eq!(
+            give_way(11, &[a.clone(), b.clone()], &p, true),
+            Action::Kill
+        );
+        let mut p = pressure(900, 900);
+        p.stalling = true;
+        assert_eq!(give_way(11, &[a, b], &p, true), Action::Continue);
+    }
+
+    #[test]
+    fn a_stopped_rustc_resumes_when_it_is_the_oldest_or_fits() {
+        let a = running(10, "cranelift_codegen", 100, 600, 500);
+        let mut b = running(11, "tantivy", 200, 300, 400);
+        b.stopped = true;
+        // a may grow by 100; b may grow as much as it holds (400): 500 free is not enough with
+        // the 64 margin, 1000 is.
+        assert_eq!(
+            give_way(11, &[a.clone(), b.clone()], &pressure(500, 500), true),
+            Action::Continue
         );
         assert_eq!(
-            victim(&[a.clone(), b.clone()], 10 * MIB, 32 * MIB, false),
-            Some(11)
+            give_way(11, &[a.clone(), b.clone()], &pressure(1000, 1000), true),
+            Action::Resume
+        );
+        // a finished: b is the oldest and resumes, however little is free.
+        assert_eq!(
+            give_way(11, std::slice::from_ref(&b), &pressure(50, 50), true),
+            Action::Resume
+        );
+        // Two stopped: the older resumes first.
+        let mut c = running(12, "image", 300, 100, 100);
+        c.stopped = true;
+        let all = [a, b, c];
+        assert_eq!(
+            give_way(12, &all, &pressure(5000, 5000), true),
+            Action::Continue
         );
         assert_eq!(
-            victim(&[a.clone(), b.clone()], 900 * MIB, 32 * MIB, true),
-            Some(11)
-        );
-        assert_eq!(victim(&[a.clone(), b], 900 * MIB, 32 * MIB, false), None);
-        assert_eq!(
-            victim(&[a], 0, 32 * MIB, true),
-            None,
-            "the only one runs on"
+            give_way(11, &all, &pressure(5000, 5000), true),
+            Action::Resume
         );
     }
 

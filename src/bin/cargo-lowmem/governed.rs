@@ -6,7 +6,7 @@
 
 use crate::args::{self, Options};
 use crate::governor;
-use crate::postmortem::{self, Counters, Facts, Killed};
+use crate::postmortem::{self, Cause, Counters, Facts, Killed};
 use crate::timeline::Event;
 use crate::wrap;
 use lowmem_build::store;
@@ -309,11 +309,13 @@ impl Setup {
             .map(|s| store::read(s))
             .unwrap_or_default()
             .into_iter()
-            .filter(|r| r.start_ms >= self.started_ms && r.status.starts_with("sig"))
-            .map(|r| Killed {
-                krate: r.krate.clone(),
-                signal: r.status[3..].parse().unwrap_or(0),
-                anon_kib: r.anon_kib,
+            .filter(|r| r.start_ms >= self.started_ms)
+            .filter_map(|r| {
+                Some(Killed {
+                    cause: Cause::of_status(&r.status)?,
+                    krate: r.krate,
+                    anon_kib: r.anon_kib,
+                })
             })
             .collect();
         let mut fixes: Vec<String> = self.report.advice.iter().map(|a| a.to_string()).collect();
@@ -346,7 +348,9 @@ impl Setup {
 
     fn oom_killed(&self) -> bool {
         let facts = self.facts();
-        facts.killed.iter().any(|k| k.signal == 9) && facts.oom_kills.is_some_and(|n| n > 0)
+        facts.killed.iter().any(|k| k.cause == Cause::OomKiller)
+            || (facts.killed.iter().any(|k| k.cause == Cause::Signal(9))
+                && facts.oom_kills.is_some_and(|n| n > 0))
     }
 
     /// After an OOM kill the governor could not prevent: once more, with the leanest settings
@@ -501,6 +505,8 @@ pub fn event_line(kind: &str, krate: &str, detail: &str) -> String {
     let (verb, rest) = match kind {
         "waiting" => ("Waiting", format!("{krate} ({})", humanize(detail))),
         "retrying" => ("Retrying", format!("{krate}: {detail}")),
+        "stopped" => ("Stopped", format!("{krate} ({})", humanize(detail))),
+        "resumed" => ("Resumed", format!("{krate} ({detail})")),
         "oom-killed" => ("OOM-killed", format!("{krate} ({})", humanize(detail))),
         "gave-up-waiting" => ("Starting", format!("{krate}: {detail}")),
         "feature-rule" => ("Rule", detail.to_string()),

@@ -1,22 +1,21 @@
-//! The governor's shell, inside each wrapper: the shared directory the wrappers of one build
-//! coordinate through, admission with waiting, pressure checks, and events for the parent
-//! `cargo lowmem` to print. The decisions themselves are `admission.rs`.
+//! The governor's shell, inside each wrapper: the directory of the build it belongs to, admission
+//! with waiting, pressure checks, and events for the parent `cargo lowmem` to print. The
+//! decisions themselves are `admission.rs`; the entries of every rustc that shares this memory,
+//! whichever build it belongs to, are in the pool (`pool.rs`).
 //!
-//! The directory (`LOWMEM_GOVERNOR_DIR`, made by `cargo lowmem build` under the target dir):
-//! - `lock`: taken with `flock` around every read-decide-write, released by the kernel if a
-//!   wrapper dies holding it;
-//! - `units/<wrapper pid>`: one line per waiting or running rustc (pid, process start time,
-//!   state, since, crate, expected KiB, alone, rustc's pid); a file whose process is gone (or
-//!   whose pid was reused: the start time differs) is stale and removed by whoever sees it;
+//! The build's directory (`LOWMEM_GOVERNOR_DIR`, made by `cargo lowmem build` under the target
+//! dir):
 //! - `plan.tsv`: each crate's expected peak, written by the parent from the estimate;
 //! - `config`: the budget the user set (0 = none), the margins, and what a build script not
 //!   measured before is expected to take (KiB);
-//! - `events`: one line per thing worth saying (waiting, killed, retried), for the parent.
+//! - `rule-manifests`: the manifests whose feature rules apply (`rules.rs`);
+//! - `events`: one line per thing worth saying (waiting, stopped, killed, retried), for the
+//!   parent.
 
-use crate::admission::{self, Decision, Room, Running, Waiting};
+use crate::admission::{self, Action, Decision, Pressure, Room, Running, Waiting};
+use crate::pool::{self, Entry, Pool, State};
 use crate::sample;
-use crate::sys;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -31,10 +30,14 @@ const DEFAULT_KILL_MARGIN_KIB: u64 = 32 * 1024;
 /// How long a rustc may wait for memory before it starts anyway (with an event saying so): a
 /// machine that never frees memory must not hang the build.
 const MAX_WAIT: Duration = Duration::from_secs(3600);
+/// How long a rustc may stay stopped before it resumes anyway (with an event saying so).
+pub const MAX_STOPPED: Duration = Duration::from_secs(1800);
 /// How often a waiting wrapper looks again.
 const POLL: Duration = Duration::from_millis(150);
 /// What a crate missing from the plan is expected to take.
 pub const UNKNOWN_KIB: u64 = 256 * 1024;
+/// A rustc is stopped when free memory is projected under this many kill margins.
+const STOP_MARGINS: u64 = 4;
 
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -56,6 +59,7 @@ pub enum Part {
 /// The governor of one build, as one wrapper sees it.
 pub struct Governor {
     dir: PathBuf,
+    pool: Pool,
     /// Always on (no `cargo lowmem` parent prints the events): the wrapper says them itself.
     implicit: bool,
     /// (package, version, link, expected KiB).
@@ -92,9 +96,10 @@ impl Governor {
                 ))
             })
             .collect();
-        fs::create_dir_all(dir.join("units")).ok()?;
+        let pool = Pool::shared_or(&dir);
         Some(Governor {
             dir,
+            pool,
             implicit: false,
             plan,
             budget_kib,
@@ -107,15 +112,16 @@ impl Governor {
     /// The governor of a build that runs with this program as its `RUSTC_WRAPPER` but not
     /// under `cargo lowmem` (`[build] rustc-wrapper = "cargo-lowmem"`, always on): one directory
     /// per cargo process under `<target>/lowmem/governor/`, made by the first wrapper, with the
-    /// default margins and no plan (expected peaks come from the store). Directories of cargo
-    /// processes that are gone are removed. `None` with `LOWMEM_BUILD_GOVERNOR=off`.
+    /// default margins, no plan (expected peaks come from the store) and the feature rules of
+    /// the workspace cargo runs in. Directories of cargo processes that are gone are removed.
+    /// `None` with `LOWMEM_BUILD_GOVERNOR=off`.
     pub fn implicit(target_dir: &Path) -> Option<Governor> {
         if std::env::var(SWITCH_VAR).is_ok_and(|v| v.trim() == "off") {
             return None;
         }
         let cargo = parent_pid()?;
         let base = target_dir.join("lowmem").join("governor");
-        let dir = base.join(format!("cargo-{cargo}-{}", start_time(cargo)?));
+        let dir = base.join(format!("cargo-{cargo}-{}", pool::start_time(cargo)?));
         if !dir.join("config").is_file() {
             if let Ok(entries) = fs::read_dir(&base) {
                 for entry in entries.flatten() {
@@ -124,12 +130,19 @@ impl Governor {
                         .strip_prefix("cargo-")
                         .and_then(|rest| rest.split_once('-'))
                         .and_then(|(pid, start)| Some((pid.parse().ok()?, start.parse().ok()?)))
-                        .is_some_and(|(pid, start): (u32, u64)| start_time(pid) == Some(start));
+                        .is_some_and(|(pid, start): (u32, u64)| {
+                            pool::start_time(pid) == Some(start)
+                        });
                     if name.starts_with("cargo-") && !alive {
                         let _ = fs::remove_dir_all(entry.path());
                     }
                 }
             }
+            // The rules of the workspace cargo was started in (its working directory).
+            let rules = fs::read_link(format!("/proc/{cargo}/cwd"))
+                .ok()
+                .map(|cwd| crate::rules::manifests(&cwd.join("Cargo.toml")))
+                .unwrap_or_default();
             prepare(
                 &dir,
                 0,
@@ -137,7 +150,7 @@ impl Governor {
                 DEFAULT_KILL_MARGIN_KIB,
                 UNKNOWN_KIB,
                 &[],
-                &[],
+                &rules,
             )
             .ok()?;
         }
@@ -205,6 +218,13 @@ impl Governor {
         self.implicit
     }
 
+    /// The build's name in the pool.
+    fn build(&self) -> String {
+        self.dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    }
+
     /// Appends an event line: `ms kind crate detail` (and, always on, says it on stderr).
     pub fn event(&self, kind: &str, krate: &str, detail: &str) {
         if self.implicit {
@@ -223,14 +243,25 @@ impl Governor {
     /// (the caller then runs rustc at once).
     pub fn admit(&self, krate: &str, expected_kib: u64, alone: bool) -> Option<Slot<'_>> {
         let me = std::process::id();
-        let start = own_start_time()?;
+        let start = pool::start_time(me)?;
         let since = now_ms();
         let waited = Instant::now();
         let mut said = false;
+        let mut entry = Entry {
+            pid: me,
+            start,
+            state: State::Waiting,
+            since_ms: since,
+            krate: krate.to_string(),
+            expected_kib,
+            alone,
+            child: 0,
+            build: self.build(),
+        };
         loop {
-            let lock = self.lock()?;
-            let units = self.units();
-            let (running, waiting) = split(&units);
+            let lock = self.pool.lock()?;
+            let entries = self.pool.entries();
+            let (running, waiting) = split(&entries);
             let mine = Waiting {
                 pid: me,
                 krate: krate.to_string(),
@@ -247,39 +278,33 @@ impl Governor {
             };
             match decision {
                 Decision::Admit => {
-                    let line = unit_line(
-                        me,
-                        start,
-                        "running",
-                        now_ms(),
-                        krate,
-                        expected_kib,
-                        alone,
-                        0,
-                    );
-                    crate::files::write_whole(&self.unit_path(me), &line).ok()?;
+                    entry.state = State::Running;
+                    entry.since_ms = now_ms();
+                    self.pool.write(&entry).ok()?;
                     drop(lock);
                     return Some(Slot {
                         governor: self,
-                        krate: krate.to_string(),
-                        start,
-                        admitted_ms: now_ms(),
-                        expected_kib,
-                        alone,
+                        entry,
                     });
                 }
                 Decision::Wait { behind } => {
-                    let line =
-                        unit_line(me, start, "waiting", since, krate, expected_kib, alone, 0);
-                    crate::files::write_whole(&self.unit_path(me), &line).ok()?;
+                    self.pool.write(&entry).ok()?;
                     drop(lock);
                     if !said {
                         said = true;
+                        let blocker = entries.iter().find(|e| e.krate == behind);
                         let heaviest = running.iter().find(|r| r.krate == behind);
+                        let other_build = blocker.is_some_and(|b| b.build != entry.build);
                         let detail = format!(
-                            "~{} KiB until {behind} (~{} KiB) finishes",
+                            "~{} KiB until {behind}{} (~{} KiB) {}",
                             expected_kib,
-                            heaviest.map_or(0, |r| r.expected_kib.max(r.current_kib))
+                            if other_build { " of another build" } else { "" },
+                            heaviest.map_or(0, |r| r.expected_kib.max(r.current_kib)),
+                            if blocker.is_some_and(|b| b.state == State::Stopped) {
+                                "resumes"
+                            } else {
+                                "finishes"
+                            }
                         );
                         self.event("waiting", krate, &detail);
                     }
@@ -287,46 +312,6 @@ impl Governor {
                 }
             }
         }
-    }
-
-    fn lock(&self) -> Option<File> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join("lock"))
-            .ok()?;
-        sys::lock_exclusive(&file).then_some(file)
-    }
-
-    fn unit_path(&self, pid: u32) -> PathBuf {
-        self.dir.join("units").join(pid.to_string())
-    }
-
-    /// Every live unit; stale files (their process gone or replaced) are removed.
-    fn units(&self) -> Vec<Unit> {
-        let mut out = Vec::new();
-        let Ok(entries) = fs::read_dir(self.dir.join("units")) else {
-            return out;
-        };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().ends_with(".tmp") {
-                continue; // being written (see `files::write_whole`)
-            }
-            let Some(unit) = fs::read_to_string(entry.path())
-                .ok()
-                .and_then(|t| Unit::parse(&t))
-            else {
-                let _ = fs::remove_file(entry.path());
-                continue;
-            };
-            if start_time(unit.pid) != Some(unit.start) {
-                let _ = fs::remove_file(entry.path());
-                continue;
-            }
-            out.push(unit);
-        }
-        out
     }
 
     /// Free memory now for the build: the smaller of the cgroup's headroom and available
@@ -350,94 +335,36 @@ impl Governor {
     }
 }
 
-/// One line of `units/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Unit {
-    pid: u32,
-    start: u64,
-    running: bool,
-    since_ms: u64,
-    krate: String,
-    expected_kib: u64,
-    alone: bool,
-    child: u32,
-}
-
-impl Unit {
-    fn parse(text: &str) -> Option<Unit> {
-        let f: Vec<&str> = text.trim_end().split('\t').collect();
-        Some(Unit {
-            pid: f.first()?.parse().ok()?,
-            start: f.get(1)?.parse().ok()?,
-            running: *f.get(2)? == "running",
-            since_ms: f.get(3)?.parse().ok()?,
-            krate: f.get(4)?.to_string(),
-            expected_kib: f.get(5)?.parse().ok()?,
-            alone: *f.get(6)? == "1",
-            child: f.get(7)?.parse().ok()?,
-        })
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn unit_line(
-    pid: u32,
-    start: u64,
-    state: &str,
-    since_ms: u64,
-    krate: &str,
-    expected_kib: u64,
-    alone: bool,
-    child: u32,
-) -> String {
-    format!(
-        "{pid}\t{start}\t{state}\t{since_ms}\t{krate}\t{expected_kib}\t{}\t{child}\n",
-        u8::from(alone)
-    )
-}
-
-/// The running units with what their rustc holds now, and the waiting ones.
-fn split(units: &[Unit]) -> (Vec<Running>, Vec<Waiting>) {
+/// The running (and stopped) entries with what their rustc holds now, and the waiting ones.
+fn split(entries: &[Entry]) -> (Vec<Running>, Vec<Waiting>) {
     let mut running = Vec::new();
     let mut waiting = Vec::new();
-    for u in units {
-        if u.running {
+    for e in entries {
+        if e.state == State::Waiting {
+            waiting.push(Waiting {
+                pid: e.pid,
+                krate: e.krate.clone(),
+                since_ms: e.since_ms,
+                expected_kib: e.expected_kib,
+                alone: e.alone,
+            });
+        } else {
             running.push(Running {
-                pid: u.pid,
-                krate: u.krate.clone(),
-                start_ms: u.since_ms,
-                expected_kib: u.expected_kib,
-                current_kib: if u.child > 0 {
-                    sample::tree_anon_kib(u.child)
+                pid: e.pid,
+                krate: e.krate.clone(),
+                start_ms: e.since_ms,
+                expected_kib: e.expected_kib,
+                current_kib: if e.child > 0 {
+                    sample::tree_anon_kib(e.child)
                 } else {
                     0
                 },
-                alone: u.alone,
-            });
-        } else {
-            waiting.push(Waiting {
-                pid: u.pid,
-                krate: u.krate.clone(),
-                since_ms: u.since_ms,
-                expected_kib: u.expected_kib,
-                alone: u.alone,
+                alone: e.alone,
+                stopped: e.state == State::Stopped,
             });
         }
     }
     (running, waiting)
-}
-
-/// A process's start time (clock ticks since boot, field 22 of /proc/<pid>/stat): with the pid,
-/// it names a process uniquely.
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-fn own_start_time() -> Option<u64> {
-    start_time(std::process::id())
 }
 
 /// The parent's pid (field 4 of /proc/self/stat).
@@ -450,59 +377,86 @@ fn parent_pid() -> Option<u32> {
         .ok()
 }
 
-/// An admitted rustc's place in the governor, given up when dropped.
+/// An admitted rustc's place in the pool, given up when dropped.
 pub struct Slot<'g> {
     governor: &'g Governor,
-    krate: String,
-    start: u64,
-    admitted_ms: u64,
-    expected_kib: u64,
-    alone: bool,
+    entry: Entry,
 }
 
 impl Slot<'_> {
-    /// Records rustc's pid, so that others see what it holds.
-    pub fn set_child(&self, child: u32) {
-        let line = unit_line(
-            std::process::id(),
-            self.start,
-            "running",
-            self.admitted_ms,
-            &self.krate,
-            self.expected_kib,
-            self.alone,
-            child,
-        );
-        let _ = crate::files::write_whole(&self.governor.unit_path(std::process::id()), &line);
+    /// The governor this slot belongs to.
+    pub fn governor(&self) -> &Governor {
+        self.governor
     }
 
-    /// One pressure check: whether this rustc must give way now (memory is short, or will be by
-    /// the time of the next check at the rate it is falling, and this is the newest running),
-    /// and how fast to check next. `last` is the previous check's time and free memory; this
-    /// check's replaces it.
-    pub fn pressure(&self, last: &mut Option<(Instant, u64)>) -> Pressure {
-        let Some(lock) = self.governor.lock() else {
-            return Pressure::default();
+    /// The crate it compiles.
+    pub fn krate(&self) -> &str {
+        &self.entry.krate
+    }
+
+    /// Records the process whose tree holds rustc's memory, so that others see what it holds.
+    pub fn set_child(&mut self, child: u32) {
+        self.entry.child = child;
+        self.save();
+    }
+
+    /// Records that rustc is stopped (or running again).
+    pub fn set_stopped(&mut self, stopped: bool) {
+        self.entry.state = if stopped {
+            State::Stopped
+        } else {
+            State::Running
         };
-        let units = self.governor.units();
-        let (running, _) = split(&units);
+        self.save();
+    }
+
+    fn save(&self) {
+        if let Some(_lock) = self.governor.pool.lock() {
+            let _ = self.governor.pool.write(&self.entry);
+        }
+    }
+
+    /// One pressure check: what this rustc does now (see `admission::give_way`), and whether
+    /// memory is close to running out (then checks come at every sample, not every 250 ms).
+    /// `last` is the previous check's time and free memory; this check's replaces it.
+    pub fn check(&self, last: &mut Option<(Instant, u64)>, can_stop: bool) -> (Action, bool) {
+        let Some(lock) = self.governor.pool.lock() else {
+            return (Action::Continue, false);
+        };
+        let entries = self.governor.pool.entries();
+        let (running, _) = split(&entries);
         let room = self.governor.room(&running);
         drop(lock);
         let before = last.map(|(_, free)| free);
         let elapsed_ms = last.map_or(0, |(at, _)| at.elapsed().as_millis() as u64);
         *last = Some((Instant::now(), room.free_kib));
-        let margin = self.governor.kill_margin_kib;
+        let kill_margin = self.governor.kill_margin_kib;
+        let stop_margin = kill_margin.saturating_mul(STOP_MARGINS);
         let soon = admission::projected_free_kib(before, room.free_kib, elapsed_ms, CLOSE_AHEAD_MS);
         let later = admission::projected_free_kib(before, room.free_kib, elapsed_ms, FAR_AHEAD_MS);
-        // Memory close to running out: the kernel's stall figures count too. They are the whole
-        // machine's (and linger for seconds after a stall), so with room to spare they say
-        // nothing about this build.
-        let close = running.len() > 1 && later < margin.saturating_mul(4);
-        let victim = admission::victim(&running, soon, margin, close && stalling());
-        Pressure {
-            must_yield: victim == Some(std::process::id()),
-            close,
-        }
+        let close = running.len() > 1 && later < stop_margin;
+        let pressure = Pressure {
+            soon_free_kib: soon,
+            later_free_kib: later,
+            kill_margin_kib: kill_margin,
+            stop_margin_kib: stop_margin,
+            margin_kib: self.governor.margin_kib,
+            // The kernel's stall figures are the whole machine's (and linger for seconds after
+            // a stall): read only when memory is tight here.
+            stalling: close && stalling(),
+        };
+        let action = admission::give_way(std::process::id(), &running, &pressure, can_stop);
+        (action, close)
+    }
+
+    /// The crates that run beside this one, oldest first, for the events.
+    pub fn oldest_other(&self) -> Option<String> {
+        let entries = self.governor.pool.entries();
+        entries
+            .iter()
+            .filter(|e| e.pid != self.entry.pid && e.state != State::Waiting)
+            .min_by_key(|e| (e.since_ms, e.pid))
+            .map(|e| e.krate.clone())
     }
 }
 
@@ -512,18 +466,9 @@ const CLOSE_AHEAD_MS: u64 = 100;
 /// Looking ahead from one relaxed check (every 250 ms) to the next, and the kill, ms.
 const FAR_AHEAD_MS: u64 = 300;
 
-/// What a pressure check found.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Pressure {
-    /// Kill this rustc now (it will be retried alone).
-    pub must_yield: bool,
-    /// Memory is close to running out: check on every sample, not every 250 ms.
-    pub close: bool,
-}
-
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let _ = fs::remove_file(self.governor.unit_path(std::process::id()));
+        self.governor.pool.remove(self.entry.pid);
     }
 }
 
@@ -554,7 +499,7 @@ pub fn prepare(
     plan: &[(String, String, bool, u64)],
     rule_manifests: &[PathBuf],
 ) -> std::io::Result<()> {
-    fs::create_dir_all(dir.join("units"))?;
+    fs::create_dir_all(dir)?;
     let mut manifests = String::new();
     for m in rule_manifests {
         manifests.push_str(&format!("{}\n", m.display()));
@@ -577,35 +522,6 @@ pub fn prepare(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unit_lines_read_back() {
-        let line = unit_line(12, 345, "running", 1000, "polars_core", 2_000_000, true, 99);
-        let unit = Unit::parse(&line).unwrap();
-        assert_eq!(
-            unit,
-            Unit {
-                pid: 12,
-                start: 345,
-                running: true,
-                since_ms: 1000,
-                krate: "polars_core".into(),
-                expected_kib: 2_000_000,
-                alone: true,
-                child: 99
-            }
-        );
-        assert_eq!(Unit::parse("garbage"), None);
-    }
-
-    #[test]
-    fn this_process_has_a_start_time_and_a_dead_one_has_none() {
-        assert!(own_start_time().is_some());
-        let mut child = std::process::Command::new("true").spawn().unwrap();
-        let pid = child.id();
-        child.wait().unwrap();
-        assert_eq!(start_time(pid), None);
-    }
 
     /// The first wrappers of an always-on build prepare the directory together while others
     /// read it: a reader never finds it half written.
@@ -630,18 +546,19 @@ mod tests {
                 assert_eq!(governor.plan.len(), 200);
             }
         });
-        // A unit file being written is not a unit (nor garbage to remove).
+        // An entry being written is not an entry (nor garbage to remove).
+        let pool = Pool::at(&dir);
+        fs::create_dir_all(dir.join("units")).unwrap();
         fs::write(dir.join("units").join("123.4.tmp"), "garbage").unwrap();
-        let governor = Governor::at(dir.clone()).unwrap();
-        assert!(governor.units().is_empty());
+        assert!(pool.entries().is_empty());
         assert!(dir.join("units").join("123.4.tmp").exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 
-    /// A wrapper killed while it held a slot leaves a file behind; the next wrapper sees its
+    /// A wrapper killed while it held a slot leaves an entry behind; the next wrapper sees its
     /// process gone and removes it, so it blocks nobody.
     #[test]
-    fn a_stale_unit_is_removed_and_blocks_nobody() {
+    fn a_stale_entry_is_removed_and_blocks_nobody() {
         let dir = crate::files::scratch_dir("gov");
         prepare(
             &dir,
@@ -653,16 +570,24 @@ mod tests {
             &[],
         )
         .unwrap();
+        let mut governor = Governor::at(dir.clone()).unwrap();
+        // A private pool, so that no other test's wrappers share it.
+        governor.pool = Pool::at(&dir.join("pool"));
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();
-        fs::write(
-            dir.join("units").join(dead.to_string()),
-            unit_line(dead, 1, "running", 0, "ghost", 10_000_000, true, 0),
-        )
-        .unwrap();
-        std::env::set_var(DIR_VAR, &dir);
-        let governor = Governor::from_env().unwrap();
+        let ghost = Entry {
+            pid: dead,
+            start: 1,
+            state: State::Running,
+            since_ms: 0,
+            krate: "ghost".into(),
+            expected_kib: 10_000_000,
+            alone: true,
+            child: 0,
+            build: "gone".into(),
+        };
+        governor.pool.write(&ghost).unwrap();
         assert_eq!(governor.expected_kib("big", "1.0.0", false), 900);
         assert_eq!(governor.expected_kib("big", "1.0.0", true), 900);
         assert_eq!(governor.expected_kib("other", "1.0.0", false), UNKNOWN_KIB);
@@ -683,23 +608,26 @@ mod tests {
             governor.expected_for("other", "1.0.0", Part::Compile, || Some(25)),
             25
         );
+        let mine = dir
+            .join("pool")
+            .join("units")
+            .join(std::process::id().to_string());
         let slot = governor
             .admit("small", 10, false)
             .expect("admitted at once");
-        assert!(!dir.join("units").join(dead.to_string()).exists());
-        assert!(dir
+        assert!(!dir
+            .join("pool")
             .join("units")
-            .join(std::process::id().to_string())
+            .join(dead.to_string())
             .exists());
-        assert!(
-            !slot.pressure(&mut None).must_yield,
-            "alone, it never yields"
+        assert!(mine.exists());
+        assert_eq!(
+            slot.check(&mut None, true).0,
+            Action::Continue,
+            "alone, it never gives way"
         );
         drop(slot);
-        assert!(!dir
-            .join("units")
-            .join(std::process::id().to_string())
-            .exists());
+        assert!(!mine.exists());
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -73,6 +73,9 @@ fn label(unit: &crate::timeline::UnitRun) -> String {
 fn status(text: &str) -> String {
     match text {
         "0" => "ok".to_string(),
+        "gave-way" => "killed to make room".to_string(),
+        "oom-killed" => "OOM-killed by the kernel".to_string(),
+        "hit" => "sccache hit (no rustc ran)".to_string(),
         "sig9" => "killed (SIGKILL)".to_string(),
         other => match other.strip_prefix("sig") {
             Some(n) => format!("killed (signal {n})"),
@@ -86,6 +89,8 @@ fn event_style(kind: &str) -> (&'static str, &'static str) {
     match kind {
         "waiting" => ("held back", "#b58900"),
         "retrying" => ("retried alone", "#cb4b16"),
+        "stopped" => ("stopped to make room", "#268bd2"),
+        "resumed" => ("resumed", "#2aa198"),
         "oom-killed" => ("OOM-killed by the kernel", "#dc322f"),
         "gave-up-waiting" => ("started after waiting too long", "#6c71c4"),
         "feature-rule" => ("feature rule broken", "#d33682"),
@@ -138,6 +143,7 @@ fn summary(html: &mut String, run: &Run, t: &Timeline) {
         .filter(|e| e.kind == "retrying" && e.detail.starts_with("killed to make room"))
         .count();
     let waited = run.events.iter().filter(|e| e.kind == "waiting").count();
+    let stopped = run.events.iter().filter(|e| e.kind == "stopped").count();
     html.push_str("<table class=\"summary\">\n");
     let mut row = |k: &str, v: String| {
         let _ = writeln!(html, "<tr><td><b>{}</b></td><td>{}</td></tr>", esc(k), v);
@@ -175,7 +181,7 @@ fn summary(html: &mut String, run: &Run, t: &Timeline) {
     }
     row(
         "governor",
-        format!("{waited} held back, {made_room} killed to make room, {retried} retried alone, {killed} OOM-killed by the kernel"),
+        format!("{waited} held back, {stopped} stopped to make room, {made_room} killed to make room, {retried} retried alone, {killed} OOM-killed by the kernel"),
     );
     for (i, a) in run.advice.iter().enumerate() {
         row(&format!("fix {}", i + 1), esc(a));
@@ -603,7 +609,7 @@ mod tests {
         );
         assert!(html.contains("OOM-killed by the kernel (1.2 GiB at its last sample)"));
         assert!(html.contains(
-            "0 held back, 0 killed to make room, 0 retried alone, 1 OOM-killed by the kernel"
+            "0 held back, 0 stopped to make room, 0 killed to make room, 0 retried alone, 1 OOM-killed by the kernel"
         ));
         assert!(html.contains("fix 1"));
         assert!(html.contains(
@@ -624,7 +630,7 @@ mod tests {
         .unwrap();
         let run = crate::timeline::parse(&text);
         let html = render(&run, &timeline(&run), "web in 320 MiB");
-        assert!(html.contains("6 held back, 0 killed to make room, 1 retried alone, 2 OOM-killed"));
+        assert!(html.contains("6 held back, 0 stopped to make room, 0 killed to make room, 1 retried alone, 2 OOM-killed"));
         assert_eq!(
             html.matches("fill=\"#dc322f\"/></g>").count(),
             2,

@@ -17,6 +17,8 @@
 
 mod admission;
 mod args;
+mod behind;
+mod fault;
 // The library's one way to write a file whole, compiled into the tool from the same source (it
 // is crate-private there, and one helper is not worth public API); its test helpers serve the
 // tool's tests too, not all of them.
@@ -26,8 +28,10 @@ mod files;
 mod governed;
 mod governor;
 mod html;
+mod pool;
 mod postmortem;
 mod preflight;
+mod replay;
 mod report;
 mod rules;
 mod sample;
@@ -43,16 +47,73 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    // `cargo lowmem ...` runs `cargo-lowmem lowmem ...`.
-    if args.first().is_some_and(|a| a == "lowmem") {
-        args.remove(0);
+    match call(&args) {
+        Call::Wrapper => {
+            let rest = args.split_off(1);
+            code(wrap::run(args.remove(0), rest))
+        }
+        Call::Subcommand => {
+            // `cargo lowmem ...` runs `cargo-lowmem lowmem ...`.
+            if args.first().is_some_and(|a| a == "lowmem") {
+                args.remove(0);
+            }
+            subcommand(&args)
+        }
     }
-    if let Some(first) = args.first().filter(|a| is_compiler(a)) {
-        let first = first.clone();
-        let rest = args.split_off(1);
-        return code(wrap::run(first, rest));
+}
+
+/// How this program was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// As a `RUSTC_WRAPPER`: the first argument is the compiler.
+    Wrapper,
+    /// As `cargo lowmem ...` (cargo passes `lowmem` first) or `cargo-lowmem ...`.
+    Subcommand,
+}
+
+/// Tells a wrapper call from a subcommand, so that the two are never confused: cargo always runs
+/// a subcommand as `cargo-lowmem lowmem ...`, and a first argument that names a compiler is
+/// always a wrapper call, bare or not (maturin runs `$RUSTC_WRAPPER rustc -vV`; cargo passes
+/// rustc's full path), even though `rustc` is also one of cargo's commands.
+fn call(args: &[OsString]) -> Call {
+    let Some(first) = args.first() else {
+        return Call::Subcommand;
+    };
+    let text = first.to_string_lossy();
+    if text == "lowmem" {
+        return Call::Subcommand;
     }
-    match args::parse(&args) {
+    let path = Path::new(first);
+    let compiler = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .is_some_and(|s| s == "rustc" || s.starts_with("rustc-") || s.starts_with("clippy-driver"));
+    if compiler {
+        return Call::Wrapper;
+    }
+    let ours = [
+        "preflight",
+        "exec",
+        "report",
+        "help",
+        "-h",
+        "--help",
+        "-V",
+        "--version",
+    ];
+    if ours.contains(&text.as_ref()) || args::VERBS.contains(&text.as_ref()) {
+        return Call::Subcommand;
+    }
+    // A workspace wrapper cargo put before the compiler, or a compiler by another name.
+    if text.contains(std::path::MAIN_SEPARATOR) || path.is_file() {
+        Call::Wrapper
+    } else {
+        Call::Subcommand
+    }
+}
+
+fn subcommand(args: &[OsString]) -> ExitCode {
+    match args::parse(args) {
         Ok(args::Command::Help) => usage(),
         Ok(args::Command::Version) => {
             println!("cargo-lowmem {}", env!("CARGO_PKG_VERSION"));
@@ -74,31 +135,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether cargo is running us as `RUSTC_WRAPPER`: the first argument is the compiler (or a
-/// workspace wrapper cargo put before it), never one of our commands.
-fn is_compiler(arg: &OsString) -> bool {
-    let text = arg.to_string_lossy();
-    let ours = [
-        "preflight",
-        "exec",
-        "report",
-        "help",
-        "-h",
-        "--help",
-        "-V",
-        "--version",
-    ];
-    if ours.contains(&text.as_ref()) || args::VERBS.contains(&text.as_ref()) {
-        return false;
-    }
-    let path = Path::new(arg);
-    let named = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .is_some_and(|s| s == "rustc" || s.starts_with("rustc-") || s.starts_with("clippy-driver"));
-    named || text.contains(std::path::MAIN_SEPARATOR) || path.is_file()
-}
-
 fn code(code: i32) -> ExitCode {
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
@@ -118,4 +154,40 @@ usage:
         env!("CARGO_PKG_VERSION")
     );
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call_of(args: &[&str]) -> Call {
+        call(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn a_compiler_first_is_always_a_wrapper_call() {
+        // maturin: `$RUSTC_WRAPPER rustc -vV`.
+        assert_eq!(call_of(&["rustc", "-vV"]), Call::Wrapper);
+        assert_eq!(call_of(&["rustc", "--crate-name", "x"]), Call::Wrapper);
+        // cargo: the full path.
+        assert_eq!(
+            call_of(&["/root/.rustup/toolchains/stable/bin/rustc", "-"]),
+            Call::Wrapper
+        );
+        assert_eq!(call_of(&["clippy-driver", "x.rs"]), Call::Wrapper);
+        assert_eq!(call_of(&["rustc-1.95", "-vV"]), Call::Wrapper);
+        // A workspace wrapper cargo put first.
+        assert_eq!(call_of(&["/usr/bin/sccache", "rustc"]), Call::Wrapper);
+        // cargo's subcommand call: `cargo lowmem rustc` is cargo's `rustc` command, governed.
+        assert_eq!(
+            call_of(&["lowmem", "rustc", "--", "-Zfoo"]),
+            Call::Subcommand
+        );
+        assert_eq!(call_of(&["lowmem", "build"]), Call::Subcommand);
+        assert_eq!(call_of(&["build", "--release"]), Call::Subcommand);
+        assert_eq!(call_of(&["preflight"]), Call::Subcommand);
+        assert_eq!(call_of(&["--version"]), Call::Subcommand);
+        assert_eq!(call_of(&[]), Call::Subcommand);
+        assert_eq!(call_of(&["frobnicate"]), Call::Subcommand);
+    }
 }

@@ -18,14 +18,21 @@ pub struct Broken {
 }
 
 /// The rules of the manifests listed in `dir/rule-manifests` that `krate` built with `features`
-/// breaks.
+/// breaks (a rule declared in two manifests counts once).
 pub fn broken(dir: &Path, krate: &str, features: &[String]) -> Vec<Broken> {
     let Ok(list) = std::fs::read_to_string(dir.join(MANIFESTS)) else {
         return Vec::new();
     };
-    list.lines()
-        .flat_map(|manifest| FeatureRule::declared_in(Path::new(manifest)).0)
-        .filter(|rule| rule.applies_to(krate))
+    let mut rules: Vec<FeatureRule> = Vec::new();
+    for manifest in list.lines() {
+        for rule in FeatureRule::declared_in(Path::new(manifest)).0 {
+            if rule.applies_to(krate) && !rules.contains(&rule) {
+                rules.push(rule);
+            }
+        }
+    }
+    rules
+        .into_iter()
         .filter_map(|rule| {
             let features = rule.broken_by(features);
             (!features.is_empty()).then_some(Broken { rule, features })
@@ -140,23 +147,16 @@ pub fn branches(output: &str, package: &str, features: &[String]) -> Vec<String>
     lines
 }
 
-/// The manifests whose rules apply to a build of `manifest`: it and its workspace root's, as
-/// paths (those that exist).
+/// The manifests whose rules apply to a build of `manifest`: it first (the workspace `cargo
+/// tree` is asked about), then those of its workspace (root and members) that declare rules,
+/// so that each wrapper reads only those.
 pub fn manifests(manifest: &Path) -> Vec<PathBuf> {
-    let mut out = vec![manifest.to_path_buf()];
-    if let Some(root) = manifest
-        .parent()
-        .into_iter()
-        .flat_map(Path::ancestors)
-        .skip(1)
-        .map(|d| d.join("Cargo.toml"))
-        .find(|m| {
-            std::fs::read_to_string(m).is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]"))
-        })
-    {
-        out.push(root);
-    }
-    out.retain(|m| m.is_file());
+    let all = FeatureRule::workspace_manifests(manifest);
+    let mut out: Vec<PathBuf> = all.first().cloned().into_iter().collect();
+    out.extend(all.into_iter().skip(1).filter(|m| {
+        let (rules, problems) = FeatureRule::declared_in(m);
+        !rules.is_empty() || !problems.is_empty()
+    }));
     out
 }
 

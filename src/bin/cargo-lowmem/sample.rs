@@ -43,6 +43,18 @@ impl Tree {
         }
     }
 
+    /// The root and the descendants found at the last search.
+    pub fn pids(&self) -> Vec<u32> {
+        let mut pids = vec![self.root];
+        pids.extend(&self.descendants);
+        pids
+    }
+
+    /// Whether the last search found any descendant (the linker, under rustc).
+    pub fn has_descendants(&self) -> bool {
+        !self.descendants.is_empty()
+    }
+
     /// What the tree holds now; `find` looks for descendants anew first.
     pub fn sample(&mut self, find: bool) -> Memory {
         if find {
@@ -72,6 +84,28 @@ impl Tree {
         });
         memory
     }
+}
+
+/// The user and system CPU time of one process so far, ms (fields 14 and 15 of
+/// /proc/<pid>/stat, in clock ticks of 1/100 s, as Linux reports them to user space); `None`
+/// when it is gone.
+pub fn cpu_ms(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some((user + system) * 10)
+}
+
+/// `pid` and all its descendants now, the root first.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let mut pids = vec![pid];
+    let mut i = 0;
+    while i < pids.len() {
+        pids.extend(children(pids[i]));
+        i += 1;
+    }
+    pids
 }
 
 /// `RssAnon` and `VmRSS` of one process, KiB; `None` when it is gone.

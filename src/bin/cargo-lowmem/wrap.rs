@@ -1,19 +1,24 @@
 //! `cargo-lowmem` as cargo's `RUSTC_WRAPPER`: runs rustc (or the wrapper it chains), measures
 //! its peaks and appends them to the store; under `cargo lowmem build` it also waits for memory
-//! before starting rustc, gives way under pressure and retries alone. Whatever goes wrong in the
-//! measuring or the coordination, rustc runs and its exit status is the wrapper's.
+//! before starting rustc, and gives way under pressure: stopped while memory is tight, killed
+//! and retried alone when it runs out. Behind sccache it measures and acts on the rustc the
+//! sccache server runs (`behind.rs`). Whatever goes wrong in the measuring or the coordination,
+//! rustc runs and its exit status is the wrapper's.
 
-use crate::governor::{Governor, Slot};
+use crate::admission::Action;
+use crate::behind::Wanted;
+use crate::fault::Fault;
+use crate::governor::{Governor, Slot, MAX_STOPPED};
+use crate::replay::Replay;
 use crate::sample;
 use crate::sys;
 use crate::unit::Unit;
 use lowmem_build::store::{self, Record};
 use std::ffi::OsString;
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Where records go when set: a store file path (the calibration script and tests use it).
@@ -31,6 +36,8 @@ const TIMELINE_EVERY_MS: u64 = crate::timeline::STEP_MS;
 const PRESSURE_EVERY: Duration = Duration::from_millis(250);
 /// How often, at most, when memory is close to running out (ms).
 const CLOSE_EVERY_MS: u64 = 50;
+/// How long rustc's stderr may stay open after it exited (held by a process it started).
+const FORWARD_GRACE: Duration = Duration::from_secs(5);
 
 /// Runs `rustc` with `args` as cargo asked, measured (and governed under `cargo lowmem`).
 /// Returns the exit code to exit with.
@@ -39,8 +46,9 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    let inner = std::env::var_os(INNER_VAR).filter(|w| !w.is_empty());
     let command = || {
-        let mut command = match std::env::var_os(INNER_VAR).filter(|w| !w.is_empty()) {
+        let mut command = match &inner {
             Some(inner) => {
                 let mut c = Command::new(inner);
                 // The inner wrapper runs rustc itself; it must not chain again.
@@ -72,14 +80,24 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
             measured_kib(&unit, &package, &version)
         })
     });
-    let artifacts = Arc::new(Mutex::new(Vec::new()));
+    // Behind a wrapper such as sccache, rustc may run elsewhere: it is looked for by its
+    // arguments.
+    let wanted = inner.as_ref().and_then(|_| Wanted::from_args(&text));
+    let watch = Watch {
+        wanted: wanted.as_ref(),
+        rmeta: format!("lib{}{}.rmeta", unit.krate, unit.extra_filename),
+        can_stop: inner.is_none(),
+    };
+    let replay = Arc::new(Replay::default());
+    let mut fault = Fault::from_env(&unit.krate);
     let mut alone = false;
     loop {
-        let slot = governor
+        let mut slot = governor
             .as_ref()
             .and_then(|g| g.admit(&unit.krate, expected, alone));
         let kills_before = oom_kills();
-        let outcome = match run_once(command(), slot.as_ref(), &artifacts) {
+        replay.next_run();
+        let outcome = match run_once(command(), slot.as_mut(), &replay, &watch, &mut fault) {
             Ok(outcome) => outcome,
             Err(e) => {
                 eprintln!(
@@ -90,8 +108,19 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
             }
         };
         drop(slot);
+        let killed = signal(outcome.status) == Some(9)
+            || (outcome.external && !outcome.status.success() && outcome.vanished);
+        let ended = if outcome.gave_way {
+            Ended::GaveWay
+        } else if killed && oom_kills() > kills_before {
+            Ended::OomKilled
+        } else if wanted.is_some() && !outcome.found && outcome.status.success() {
+            Ended::CacheHit
+        } else {
+            Ended::Exited
+        };
         if let Some(path) = store_path(&unit) {
-            let record = record(&unit, &outcome);
+            let record = record(&unit, &outcome, ended);
             if let Err(e) = store::append(&path, &record) {
                 if std::env::var_os("LOWMEM_BUILD_DEBUG").is_some() {
                     eprintln!("cargo-lowmem: cannot write {}: {e}", path.display());
@@ -111,26 +140,31 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
                 &version,
                 expected,
                 &outcome,
+                ended,
             );
         }
-        let oom_killed = signal(outcome.status) == Some(9) && oom_kills() > kills_before;
         if let Some(g) = governor.as_ref() {
-            if oom_killed {
+            if ended == Ended::OomKilled {
                 g.event(
                     "oom-killed",
                     &unit.krate,
                     &format!("{} KiB at its last sample", outcome.anon_kib),
                 );
             }
-            if !alone && (outcome.yielded || oom_killed) {
+            if !alone && matches!(ended, Ended::GaveWay | Ended::OomKilled) {
                 alone = true;
+                let when = if outcome.announced {
+                    "after its metadata was announced"
+                } else {
+                    "before its metadata was announced"
+                };
                 g.event(
                     "retrying",
                     &unit.krate,
-                    if outcome.yielded {
-                        "killed to make room; again, alone"
+                    &if ended == Ended::GaveWay {
+                        format!("killed to make room ({when}); again, alone")
                     } else {
-                        "OOM-killed; again, alone"
+                        "OOM-killed; again, alone".to_string()
                     },
                 );
                 continue;
@@ -138,6 +172,19 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
         }
         return exit_code(outcome.status);
     }
+}
+
+/// How one run of rustc ended, as the store records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// It exited (or died) on its own: the store records its exit code or signal.
+    Exited,
+    /// The governor killed it to make room (it is retried alone): `gave-way`.
+    GaveWay,
+    /// It died of SIGKILL while the kernel counted an OOM kill: `oom-killed`.
+    OomKilled,
+    /// Behind sccache, no rustc ran: the artifacts came from the cache: `hit`.
+    CacheHit,
 }
 
 /// Writes this rustc run's memory timeline for the report (nothing when it cannot).
@@ -148,6 +195,7 @@ fn write_timeline(
     version: &str,
     expected_kib: u64,
     outcome: &Outcome,
+    ended: Ended,
 ) {
     let run = crate::timeline::UnitRun {
         krate: unit.krate.clone(),
@@ -159,7 +207,7 @@ fn write_timeline(
         expected_kib,
         peak_anon_kib: outcome.anon_kib,
         max_rss_kib: outcome.usage.max_rss_kib,
-        status: status_text(outcome.status),
+        status: status_text(outcome.status, ended),
         wrapper_cpu_ms: sys::own_cpu_ms().unwrap_or(0),
         sampler_cpu_us: outcome.sampler_us,
         rustc_cpu_ms: outcome.usage.cpu_ms,
@@ -217,151 +265,327 @@ fn check_rules(governor: &Governor, unit: &Unit, package: &str, version: &str) -
 
 /// What one run of rustc did.
 struct Outcome {
+    /// The exit status of the process the wrapper ran (rustc, or the wrapper it chains).
     status: ExitStatus,
     start_ms: u64,
     wall_ms: u64,
     anon_kib: u64,
     usage: sys::ChildUsage,
     /// The governor killed it to make room.
-    yielded: bool,
+    gave_way: bool,
+    /// Its metadata notice had reached cargo when it ended (in this run or an earlier one).
+    announced: bool,
+    /// rustc ran outside the wrapper's own process tree (behind sccache's server).
+    external: bool,
+    /// Behind another wrapper: rustc was found at all.
+    found: bool,
+    /// The rustc found outside the tree was gone before the wrapper's child ended.
+    vanished: bool,
     /// Its memory over time, under `cargo lowmem build --report`.
     samples: Vec<crate::timeline::Sample>,
     /// CPU time of the sampler thread (sampling and pressure checks), µs.
     sampler_us: u64,
 }
 
-/// Runs rustc once: its stderr forwarded line by line (artifact notices cargo has already seen
-/// from an earlier, killed run are dropped: cargo would count the crate's metadata twice), its
-/// process tree sampled, and, holding a slot, checked for having to give way.
+/// How the wrapper watches its rustc.
+struct Watch<'a> {
+    /// Behind another wrapper: rustc's arguments, to find it by.
+    wanted: Option<&'a Wanted>,
+    /// The crate's `.rmeta` file name, which its dependents read.
+    rmeta: String,
+    /// Whether this rustc may be stopped: only the wrapper's own child, which dies with it.
+    can_stop: bool,
+}
+
+/// Runs rustc once: its stderr passed on (`replay.rs`), its process tree sampled, and, holding
+/// a slot, checked for having to give way: stopped, resumed or killed as the governor decides
+/// (or as an injected fault says).
 fn run_once(
     mut command: Command,
-    slot: Option<&Slot<'_>>,
-    artifacts: &Arc<Mutex<Vec<String>>>,
+    slot: Option<&mut Slot<'_>>,
+    replay: &Arc<Replay>,
+    watch: &Watch<'_>,
+    fault: &mut Option<Fault>,
 ) -> std::io::Result<Outcome> {
     let start_ms = crate::governor::now_ms();
     let started = Instant::now();
+    let dies_with_us = watch.can_stop && sys::die_with_parent(&mut command);
     let mut child = command.stderr(Stdio::piped()).spawn()?;
-    if let Some(slot) = slot {
-        slot.set_child(child.id());
-    }
-    let forwarder = child.stderr.take().map(|stderr| {
-        let artifacts = artifacts.clone();
-        std::thread::spawn(move || forward(stderr, &artifacts))
-    });
     let pid = child.id();
-    let yielded = AtomicBool::new(false);
-    let peak = AtomicU64::new(0);
+    let mut slot = slot;
+    if let Some(slot) = slot.as_mut() {
+        slot.set_child(pid);
+    }
+    // A thread of its own, not scoped: a process that inherited rustc's stderr and outlives it
+    // (a daemon an inner wrapper starts) must not keep the wrapper waiting.
+    let (forwarded, forwarding) = std::sync::mpsc::channel::<()>();
+    if let Some(stderr) = child.stderr.take() {
+        let replay = Arc::clone(replay);
+        std::thread::spawn(move || {
+            replay.forward(stderr, std::io::stderr());
+            let _ = forwarded.send(());
+        });
+    } else {
+        drop(forwarded);
+    }
     let done = AtomicBool::new(false);
     let keep_timeline = std::env::var_os(TIMELINE_VAR).is_some();
-    let sampler_us = AtomicU64::new(0);
-    let (status, samples) = std::thread::scope(|scope| {
+    let (status, watched) = std::thread::scope(|scope| {
         let sampler = scope.spawn(|| {
-            let max_interval = std::env::var(SAMPLE_VAR)
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .filter(|&ms| ms > 0)
-                .unwrap_or(50);
-            // Short at first, so that a rustc of a few milliseconds is seen at all.
-            let mut interval = 2;
-            let mut checked = Instant::now();
-            let mut last = None;
-            let mut close = false;
-            let mut samples: Vec<crate::timeline::Sample> = Vec::new();
-            let mut tree = sample::Tree::new(pid);
-            let mut count: u32 = 0;
-            while !done.load(Ordering::Relaxed) {
-                let memory = tree.sample(count % sample::FIND_EVERY == 0);
-                count = count.wrapping_add(1);
-                peak.fetch_max(memory.anon_kib, Ordering::Relaxed);
-                if keep_timeline {
-                    let now = crate::governor::now_ms();
-                    if samples
-                        .last()
-                        .map_or(true, |s| now >= s.t_ms + TIMELINE_EVERY_MS)
-                    {
-                        samples.push(crate::timeline::Sample {
-                            t_ms: now,
-                            rss_kib: memory.rss_kib,
-                            anon_kib: memory.anon_kib,
-                            children_rss_kib: memory.children_rss_kib,
-                        });
-                    }
-                }
-                if let Some(slot) = slot {
-                    if close || checked.elapsed() >= PRESSURE_EVERY {
-                        checked = Instant::now();
-                        let pressure = slot.pressure(&mut last);
-                        close = pressure.close;
-                        if !yielded.load(Ordering::Relaxed) && pressure.must_yield {
-                            yielded.store(true, Ordering::Relaxed);
-                            kill_tree(pid);
-                        }
-                    }
-                }
-                let wait = if close {
-                    interval.min(CLOSE_EVERY_MS)
-                } else {
-                    interval
-                };
-                std::thread::park_timeout(Duration::from_millis(wait));
-                interval = (interval * 2).min(max_interval);
-            }
-            sampler_us.store(sys::thread_cpu_us().unwrap_or(0), Ordering::Relaxed);
-            samples
+            let mut watcher = Watcher::new(pid, watch, dies_with_us, keep_timeline);
+            watcher.watch(&done, slot, replay, fault);
+            watcher
         });
         let status = child.wait();
         done.store(true, Ordering::Relaxed);
         sampler.thread().unpark();
-        let samples = sampler.join().unwrap_or_default();
-        (status, samples)
+        let watched = sampler.join().ok();
+        (status, watched)
     });
+    let _ = forwarding.recv_timeout(FORWARD_GRACE);
     let status = status?;
-    if let Some(forwarder) = forwarder {
-        let _ = forwarder.join();
-    }
+    let watched = watched.unwrap_or_else(|| Watcher::new(pid, watch, false, false));
+    let own_usage = sys::children().unwrap_or_default();
+    let usage = if watched.external {
+        // The figures of what the wrapper waited for are the intermediary's, not rustc's.
+        sys::ChildUsage {
+            max_rss_kib: watched.rss_peak,
+            cpu_ms: watched.external_cpu_ms,
+            cpu_us: watched.external_cpu_ms * 1000,
+        }
+    } else {
+        own_usage
+    };
     Ok(Outcome {
         status,
         start_ms,
         wall_ms: started.elapsed().as_millis() as u64,
-        anon_kib: peak.load(Ordering::Relaxed),
-        usage: sys::children().unwrap_or_default(),
-        yielded: yielded.load(Ordering::Relaxed),
-        samples,
-        sampler_us: sampler_us.load(Ordering::Relaxed),
+        anon_kib: watched.peak,
+        usage,
+        gave_way: watched.gave_way,
+        announced: replay.metadata_announced(),
+        external: watched.external,
+        found: watched.found,
+        vanished: watched.vanished,
+        samples: watched.samples,
+        sampler_us: watched.sampler_us,
     })
 }
 
-/// Copies rustc's stderr to ours, line by line, skipping artifact notices already forwarded.
-fn forward(stderr: impl std::io::Read, artifacts: &Mutex<Vec<String>>) {
-    let mut out = std::io::stderr();
-    for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
-        if line.starts_with(b"{\"artifact\":") {
-            let text = String::from_utf8_lossy(&line).into_owned();
-            let Ok(mut seen) = artifacts.lock() else {
-                continue;
-            };
-            if seen.contains(&text) {
-                continue;
-            }
-            seen.push(text);
+/// The sampler thread's state: what it measured and what it did.
+struct Watcher<'w> {
+    watch: &'w Watch<'w>,
+    /// The root of the sampled tree: the wrapper's child, or rustc found elsewhere.
+    root: u32,
+    tree: sample::Tree,
+    found: bool,
+    external: bool,
+    vanished: bool,
+    can_stop: bool,
+    keep_timeline: bool,
+    peak: u64,
+    rss_peak: u64,
+    external_cpu_ms: u64,
+    gave_way: bool,
+    stopped: Option<Instant>,
+    samples: Vec<crate::timeline::Sample>,
+    sampler_us: u64,
+}
+
+impl<'w> Watcher<'w> {
+    fn new(pid: u32, watch: &'w Watch<'w>, can_stop: bool, keep_timeline: bool) -> Watcher<'w> {
+        Watcher {
+            watch,
+            root: pid,
+            tree: sample::Tree::new(pid),
+            found: watch.wanted.is_none(),
+            external: false,
+            vanished: false,
+            can_stop,
+            keep_timeline,
+            peak: 0,
+            rss_peak: 0,
+            external_cpu_ms: 0,
+            gave_way: false,
+            stopped: None,
+            samples: Vec::new(),
+            sampler_us: 0,
         }
-        let _ = out.write_all(&line);
-        let _ = out.write_all(b"\n");
+    }
+
+    /// Samples until `done`, giving way when the governor (or a fault) says.
+    fn watch(
+        &mut self,
+        done: &AtomicBool,
+        mut slot: Option<&mut Slot<'_>>,
+        replay: &Replay,
+        fault: &mut Option<Fault>,
+    ) {
+        let max_interval = std::env::var(SAMPLE_VAR)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|&ms| ms > 0)
+            .unwrap_or(50);
+        let started = Instant::now();
+        // Short at first, so that a rustc of a few milliseconds is seen at all.
+        let mut interval = 2;
+        let mut checked = Instant::now();
+        let mut last = None;
+        let mut close = false;
+        let mut count: u32 = 0;
+        let mut notice: Option<Instant> = None;
+        while !done.load(Ordering::Relaxed) {
+            let find = count % sample::FIND_EVERY == 0 || fault.is_some();
+            count = count.wrapping_add(1);
+            let memory = self.tree.sample(find);
+            if !self.found {
+                self.look_behind(slot.as_deref_mut());
+            } else if self.external && memory.rss_kib == 0 {
+                self.vanished = true;
+            }
+            if self.external {
+                if let Some(cpu) = sample::cpu_ms(self.root) {
+                    self.external_cpu_ms = cpu;
+                }
+            }
+            self.peak = self.peak.max(memory.anon_kib);
+            self.rss_peak = self.rss_peak.max(memory.rss_kib);
+            if self.keep_timeline {
+                let now = crate::governor::now_ms();
+                if self
+                    .samples
+                    .last()
+                    .map_or(true, |s| now >= s.t_ms + TIMELINE_EVERY_MS)
+                {
+                    self.samples.push(crate::timeline::Sample {
+                        t_ms: now,
+                        rss_kib: memory.rss_kib,
+                        anon_kib: memory.anon_kib,
+                        children_rss_kib: memory.children_rss_kib,
+                    });
+                }
+            }
+            if notice.is_none() && replay.metadata_announced() {
+                notice = Some(Instant::now());
+            }
+            let mut action = fault.as_mut().and_then(|f| {
+                let dependent = f.moment == crate::fault::Moment::Dependent
+                    && notice.is_some()
+                    && crate::behind::reading(&self.watch.rmeta, &self.tree.pids());
+                f.due(&crate::fault::Seen {
+                    running: started.elapsed(),
+                    since_notice: notice.map(|n| n.elapsed()),
+                    linking: self.tree.has_descendants(),
+                    dependent,
+                })
+            });
+            let forced = action.is_some();
+            if let Some(slot) = slot.as_deref() {
+                if action.is_none()
+                    && (close || self.stopped.is_some() || checked.elapsed() >= PRESSURE_EVERY)
+                {
+                    checked = Instant::now();
+                    // Never stopped while it links: a linker left stopped if the wrapper died
+                    // would hold its memory for ever (rustc dies with the wrapper; its children
+                    // do not).
+                    let can_stop = self.can_stop && !self.tree.has_descendants() && !self.external;
+                    let (decided, tight) = slot.check(&mut last, can_stop);
+                    close = tight;
+                    action = Some(decided);
+                    if self.stopped.is_some_and(|at| at.elapsed() > MAX_STOPPED) {
+                        action = Some(Action::Resume);
+                    }
+                }
+            }
+            if let Some(action) = action {
+                self.act(action, forced, slot.as_deref_mut());
+            }
+            let wait = if close || self.stopped.is_some() {
+                interval.min(CLOSE_EVERY_MS)
+            } else {
+                interval
+            };
+            std::thread::park_timeout(Duration::from_millis(wait));
+            interval = (interval * 2).min(max_interval);
+        }
+        if self.stopped.is_some() {
+            // The child ended while stopped (killed from outside): nothing to resume.
+            self.stopped = None;
+        }
+        self.sampler_us = sys::thread_cpu_us().unwrap_or(0);
+    }
+
+    /// Behind another wrapper: finds rustc in the wrapper's own tree (sccache runs an
+    /// incremental compile itself), else anywhere (sccache's server runs it).
+    fn look_behind(&mut self, slot: Option<&mut Slot<'_>>) {
+        let Some(wanted) = self.watch.wanted else {
+            return;
+        };
+        let own = sample::descendants(self.root);
+        if wanted.among(&own).is_some() {
+            self.found = true;
+        } else if let Some(pid) = wanted.anywhere(&own) {
+            self.found = true;
+            self.external = true;
+            self.root = pid;
+            self.tree = sample::Tree::new(pid);
+            if let Some(slot) = slot {
+                slot.set_child(pid);
+            }
+        }
+    }
+
+    /// Carries out a decision on the sampled tree.
+    fn act(&mut self, action: Action, forced: bool, slot: Option<&mut Slot<'_>>) {
+        match action {
+            Action::Continue => {}
+            Action::Kill if !self.gave_way => {
+                self.gave_way = true;
+                signal_tree(self.root, sys::Signal::Kill);
+            }
+            Action::Stop if self.stopped.is_none() && (self.can_stop || forced) => {
+                signal_tree(self.root, sys::Signal::Stop);
+                self.stopped = Some(Instant::now());
+                if let Some(slot) = slot {
+                    slot.set_stopped(true);
+                    let oldest = slot.oldest_other().unwrap_or_default();
+                    slot.governor().event(
+                        "stopped",
+                        slot.krate(),
+                        &format!(
+                            "~{} KiB held; memory is short: resumes when {oldest} finishes or memory allows",
+                            self.tree_anon()
+                        ),
+                    );
+                }
+            }
+            Action::Resume if self.stopped.is_some() => {
+                signal_tree(self.root, sys::Signal::Cont);
+                let held = self.stopped.take().map_or(0, |at| at.elapsed().as_millis());
+                if let Some(slot) = slot {
+                    slot.set_stopped(false);
+                    slot.governor().event(
+                        "resumed",
+                        slot.krate(),
+                        &format!("after {:.1} s", held as f64 / 1000.0),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn tree_anon(&self) -> u64 {
+        sample::tree_anon_kib(self.root)
     }
 }
 
-/// Kills rustc and every process under it (the linker too, so that its memory goes as well).
-fn kill_tree(pid: u32) {
-    let mut pids = vec![pid];
-    let mut i = 0;
-    while i < pids.len() {
-        pids.extend(sample::children(pids[i]));
-        i += 1;
+/// Sends `signal` to `pid` and every process under it (the linker too, so that its memory goes
+/// or stays with rustc's), the deepest first.
+fn signal_tree(pid: u32, signal: sys::Signal) {
+    for p in sample::descendants(pid).into_iter().rev() {
+        sys::send(p, signal);
     }
-    let mut kill = Command::new("kill");
-    kill.arg("-KILL");
-    kill.args(pids.iter().rev().map(u32::to_string));
-    let _ = kill.stderr(Stdio::null()).status();
 }
 
 /// The kernel's count of OOM kills (`oom_kill` in /proc/vmstat, which memory cgroups' kills
@@ -416,7 +640,14 @@ fn exit_code(status: ExitStatus) -> i32 {
         .unwrap_or(1)
 }
 
-fn status_text(status: ExitStatus) -> String {
+/// The store's `status`: the exit code, `sig<N>`, or how the governor saw it end.
+fn status_text(status: ExitStatus, ended: Ended) -> String {
+    match ended {
+        Ended::GaveWay => return "gave-way".into(),
+        Ended::OomKilled => return "oom-killed".into(),
+        Ended::CacheHit => return "hit".into(),
+        Ended::Exited => {}
+    }
     match (status.code(), signal(status)) {
         (Some(code), _) => code.to_string(),
         (None, Some(signal)) => format!("sig{signal}"),
@@ -424,7 +655,7 @@ fn status_text(status: ExitStatus) -> String {
     }
 }
 
-fn record(unit: &Unit, outcome: &Outcome) -> Record {
+fn record(unit: &Unit, outcome: &Outcome, ended: Ended) -> Record {
     let out_kib = unit
         .outputs()
         .iter()
@@ -447,7 +678,7 @@ fn record(unit: &Unit, outcome: &Outcome) -> Record {
     r.rss_kib = outcome.usage.max_rss_kib;
     r.wall_ms = outcome.wall_ms;
     r.cpu_ms = outcome.usage.cpu_ms;
-    r.status = status_text(outcome.status);
+    r.status = status_text(outcome.status, ended);
     r.out_kib = out_kib;
     // The hash in the artifact's file name, which is how dependents name it in `--extern`
     // (cargo's `-C metadata` differs from it).
@@ -515,15 +746,5 @@ mod tests {
             Some("/w/target")
         );
         assert_eq!(t("/elsewhere", "debug", "host"), None);
-    }
-
-    #[test]
-    fn a_repeated_artifact_notice_is_forwarded_once() {
-        let seen = Mutex::new(vec![
-            "{\"artifact\":\"/t/libx.rmeta\",\"emit\":\"metadata\"}".to_string(),
-        ]);
-        let input = b"{\"artifact\":\"/t/libx.rmeta\",\"emit\":\"metadata\"}\nwarning: x\n{\"artifact\":\"/t/liby.rmeta\",\"emit\":\"metadata\"}\n";
-        forward(&input[..], &seen);
-        assert_eq!(seen.lock().unwrap().len(), 2);
     }
 }

@@ -1,0 +1,238 @@
+//! Finding the rustc that compiles a unit when it is not the wrapper's own child. Behind
+//! sccache, the compiler of a cache miss runs as a child of the sccache server, a daemon the
+//! first client started, and the client the wrapper runs is only a messenger (a few MiB): the
+//! wrapper must measure, stop and kill the server's rustc, not the client. (An incremental build,
+//! which sccache does not cache, runs rustc as the client's child: then it is in the wrapper's
+//! own tree.) A unit's rustc is known by its arguments: the crate name, `-C metadata=<hash>`
+//! (unique to the unit) and `--out-dir`, in whatever form the intermediary passes them on
+//! (sccache splits `--flag=value` in two).
+
+use std::fs;
+
+/// What a unit's rustc has on its command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wanted {
+    krate: String,
+    metadata: String,
+    out_dir: Option<String>,
+}
+
+impl Wanted {
+    /// From the arguments cargo gave the wrapper; `None` without a crate name and a
+    /// `-C metadata` (nothing tells the unit apart then).
+    pub fn from_args(args: &[String]) -> Option<Wanted> {
+        let parsed = Parsed::of(args.iter().map(String::as_str));
+        Some(Wanted {
+            krate: parsed.krate?,
+            metadata: parsed.metadata?,
+            out_dir: parsed.out_dir,
+        })
+    }
+
+    /// Whether `argv` (a process's whole command line) is rustc compiling this unit.
+    pub fn matches(&self, argv: &[String]) -> bool {
+        let Some((program, args)) = argv.split_first() else {
+            return false;
+        };
+        let name = std::path::Path::new(program)
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        if !(name.starts_with("rustc") || name.starts_with("clippy-driver")) {
+            return false;
+        }
+        let parsed = Parsed::of(args.iter().map(String::as_str));
+        parsed.krate.as_deref() == Some(self.krate.as_str())
+            && parsed.metadata.as_deref() == Some(self.metadata.as_str())
+            && match (&self.out_dir, &parsed.out_dir) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
+
+    /// The pid of a process compiling this unit among `pids`.
+    pub fn among(&self, pids: &[u32]) -> Option<u32> {
+        pids.iter().copied().find(|&pid| self.matches(&argv(pid)))
+    }
+
+    /// The pid of a rustc compiling this unit anywhere on the machine (that this user can see),
+    /// other than `exclude`.
+    pub fn anywhere(&self, exclude: &[u32]) -> Option<u32> {
+        let entries = fs::read_dir("/proc").ok()?;
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if exclude.contains(&pid) {
+                continue;
+            }
+            // The short name first: a read of a few bytes, where the command line may be long.
+            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            let comm = comm.trim_end();
+            if !(comm.starts_with("rustc") || comm.starts_with("clippy-driver")) {
+                continue;
+            }
+            if self.matches(&argv(pid)) {
+                return Some(pid);
+            }
+        }
+        None
+    }
+}
+
+/// Whether a rustc other than `exclude` is running with `rmeta` (a file name such as
+/// `libmid-0123.rmeta`) among its arguments: a dependent compiling against that metadata.
+pub fn reading(rmeta: &str, exclude: &[u32]) -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return false;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| !exclude.contains(pid))
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim_end().starts_with("rustc"))
+        })
+        .any(|pid| argv(pid).iter().any(|a| a.ends_with(rmeta)))
+}
+
+/// A process's command line; empty when it is gone.
+fn argv(pid: u32) -> Vec<String> {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| {
+            bytes
+                .split(|&b| b == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The three arguments that name a unit.
+#[derive(Default)]
+struct Parsed {
+    krate: Option<String>,
+    metadata: Option<String>,
+    out_dir: Option<String>,
+}
+
+impl Parsed {
+    fn of<'a>(args: impl Iterator<Item = &'a str>) -> Parsed {
+        let mut parsed = Parsed::default();
+        let mut args = args.peekable();
+        while let Some(arg) = args.next() {
+            let mut take = |flag: &str| -> Option<String> {
+                if arg == flag {
+                    args.peek().map(|v| v.to_string())
+                } else {
+                    arg.strip_prefix(flag)?
+                        .strip_prefix('=')
+                        .map(str::to_string)
+                }
+            };
+            if let Some(v) = take("--crate-name") {
+                parsed.krate = Some(v);
+            } else if let Some(v) = take("--out-dir") {
+                parsed.out_dir = Some(v);
+            } else if let Some(v) = take("-C").or_else(|| take("--codegen")) {
+                if let Some(hash) = v.strip_prefix("metadata=") {
+                    parsed.metadata = Some(hash.to_string());
+                }
+            } else if let Some(hash) = arg.strip_prefix("-Cmetadata=") {
+                parsed.metadata = Some(hash.to_string());
+            }
+        }
+        parsed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_string).collect()
+    }
+
+    /// cargo's arguments, and the same unit as sccache 0.16's server ran it (read from
+    /// /proc/<pid>/cmdline of the server's child): `--error-format json` and `--emit ...` split.
+    #[test]
+    fn the_servers_rustc_is_recognised_in_its_own_spelling() {
+        let cargo = words(
+            "--crate-name p --edition=2024 src/lib.rs --error-format=json \
+             --json=diagnostic-rendered-ansi,artifacts,future-incompat --crate-type lib \
+             --emit=dep-info,metadata,link -C embed-bitcode=no -C debuginfo=2 \
+             -C metadata=55d0b505ed708f8e -C extra-filename=-66e8334f2d71fe16 \
+             --out-dir /tmp/scc/p/target/debug/deps -L dependency=/tmp/scc/p/target/debug/deps",
+        );
+        let wanted = Wanted::from_args(&cargo).unwrap();
+        let server = words(
+            "/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/bin/rustc --crate-name p \
+             --edition=2024 src/lib.rs --error-format json --json \
+             diagnostic-rendered-ansi,artifacts,future-incompat --crate-type rlib --emit \
+             dep-info,metadata,link -C embed-bitcode=no -C debuginfo=2 -C \
+             metadata=55d0b505ed708f8e -C extra-filename=-66e8334f2d71fe16 --out-dir \
+             /tmp/scc/p/target/debug/deps -L dependency=/tmp/scc/p/target/debug/deps",
+        );
+        assert!(wanted.matches(&server));
+        // The client has the same arguments, but it is not rustc.
+        let mut client = server.clone();
+        client[0] = "/opt/venv/bin/sccache".into();
+        client.insert(1, "/root/.rustup/toolchains/x/bin/rustc".into());
+        assert!(!wanted.matches(&client));
+        // Another unit of the same crate (other features, another hash) is not this one.
+        let other: Vec<String> = server
+            .iter()
+            .map(|a| a.replace("55d0b505ed708f8e", "0000000000000000"))
+            .collect();
+        assert!(!wanted.matches(&other));
+        // The same unit in another target dir is not this one.
+        let elsewhere: Vec<String> = server
+            .iter()
+            .map(|a| a.replace("/tmp/scc/p/target", "/elsewhere/target"))
+            .collect();
+        assert!(!wanted.matches(&elsewhere));
+        assert!(!wanted.matches(&[]));
+        assert_eq!(Wanted::from_args(&words("-vV")), None);
+    }
+
+    /// A real rustc started elsewhere is found by its arguments, and this process is not.
+    #[test]
+    fn a_running_rustc_is_found_anywhere() {
+        let dir = crate::files::scratch_dir("behind");
+        // A crate that takes rustc a while, long enough to be looked for.
+        let mut source = String::new();
+        for i in 0..3000 {
+            source.push_str(&format!(
+                "pub fn f{i}(x: u64) -> u64 {{ x.wrapping_mul({i}) }}\n"
+            ));
+        }
+        std::fs::write(dir.join("lib.rs"), source).unwrap();
+        let args = words(&format!(
+            "--crate-name behindtest --crate-type lib -C metadata=feedface0001 --out-dir {}",
+            dir.display()
+        ));
+        let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+        let mut child = std::process::Command::new(rustc)
+            .args(&args)
+            .arg(dir.join("lib.rs"))
+            .spawn()
+            .unwrap();
+        let wanted = Wanted::from_args(&args).unwrap();
+        let started = std::time::Instant::now();
+        let mut found = None;
+        while found.is_none() && started.elapsed().as_secs() < 10 {
+            found = wanted.anywhere(&[std::process::id()]);
+        }
+        assert_eq!(found, Some(child.id()));
+        assert_eq!(wanted.among(&[child.id()]), Some(child.id()));
+        assert_eq!(wanted.anywhere(&[child.id()]), None, "excluded");
+        child.wait().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

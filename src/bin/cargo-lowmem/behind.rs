@@ -5,7 +5,9 @@
 //! which sccache does not cache, runs rustc as the client's child: then it is in the wrapper's
 //! own tree.) A unit's rustc is known by its arguments: the crate name, `-C metadata=<hash>`
 //! (unique to the unit) and `--out-dir`, in whatever form the intermediary passes them on
-//! (sccache splits `--flag=value` in two).
+//! (sccache splits `--flag=value` in two). sccache's server also runs rustc with the same
+//! arguments to hash the sources (`--emit dep-info -o <tmp>/deps.d`) and to ask for the output
+//! names (`--print file-names`): those are not the compile, and are passed over.
 
 use std::fs;
 
@@ -41,7 +43,8 @@ impl Wanted {
             return false;
         }
         let parsed = Parsed::of(args.iter().map(String::as_str));
-        parsed.krate.as_deref() == Some(self.krate.as_str())
+        !parsed.probe
+            && parsed.krate.as_deref() == Some(self.krate.as_str())
             && parsed.metadata.as_deref() == Some(self.metadata.as_str())
             && match (&self.out_dir, &parsed.out_dir) {
                 (Some(a), Some(b)) => a == b,
@@ -113,12 +116,14 @@ fn argv(pid: u32) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The three arguments that name a unit.
+/// The three arguments that name a unit, and whether the run is a probe, not the compile
+/// (`--print`, `-o`, or `--emit` with neither metadata nor link).
 #[derive(Default)]
 struct Parsed {
     krate: Option<String>,
     metadata: Option<String>,
     out_dir: Option<String>,
+    probe: bool,
 }
 
 impl Parsed {
@@ -145,6 +150,15 @@ impl Parsed {
                 }
             } else if let Some(hash) = arg.strip_prefix("-Cmetadata=") {
                 parsed.metadata = Some(hash.to_string());
+            } else if let Some(emit) = take("--emit") {
+                if !emit
+                    .split(',')
+                    .any(|e| e.starts_with("link") || e.starts_with("metadata"))
+                {
+                    parsed.probe = true;
+                }
+            } else if arg == "-o" || arg == "--print" || arg.starts_with("--print=") {
+                parsed.probe = true;
             }
         }
         parsed
@@ -197,6 +211,19 @@ mod tests {
             .map(|a| a.replace("/tmp/scc/p/target", "/elsewhere/target"))
             .collect();
         assert!(!wanted.matches(&elsewhere));
+        // sccache's own runs before the compile: hashing the sources, asking for the outputs.
+        let hashing: Vec<String> = server
+            .iter()
+            .map(|a| a.replace("dep-info,metadata,link", "dep-info"))
+            .chain(["-o".to_string(), "/tmp/sccacheovmVLh/deps.d".to_string()])
+            .collect();
+        assert!(!wanted.matches(&hashing));
+        let names: Vec<String> = server
+            .iter()
+            .cloned()
+            .chain(["--print".to_string(), "file-names".to_string()])
+            .collect();
+        assert!(!wanted.matches(&names));
         assert!(!wanted.matches(&[]));
         assert_eq!(Wanted::from_args(&words("-vV")), None);
     }

@@ -379,6 +379,8 @@ struct Watcher<'w> {
     root: u32,
     tree: sample::Tree,
     found: bool,
+    /// When rustc was found (the start, unless it runs behind another wrapper).
+    found_at: Option<Instant>,
     external: bool,
     vanished: bool,
     can_stop: bool,
@@ -399,6 +401,7 @@ impl<'w> Watcher<'w> {
             root: pid,
             tree: sample::Tree::new(pid),
             found: watch.wanted.is_none(),
+            found_at: watch.wanted.is_none().then(Instant::now),
             external: false,
             vanished: false,
             can_stop,
@@ -426,7 +429,6 @@ impl<'w> Watcher<'w> {
             .and_then(|v| v.parse::<u64>().ok())
             .filter(|&ms| ms > 0)
             .unwrap_or(50);
-        let started = Instant::now();
         // Short at first, so that a rustc of a few milliseconds is seen at all.
         let mut interval = 2;
         let mut checked = Instant::now();
@@ -468,12 +470,15 @@ impl<'w> Watcher<'w> {
             if notice.is_none() && replay.metadata_announced() {
                 notice = Some(Instant::now());
             }
-            let mut action = fault.as_mut().and_then(|f| {
+            // Behind a wrapper, until rustc is found there is nothing to act on: the client
+            // holds a few MiB, and killing it would leave sccache's compile running.
+            let found = self.found;
+            let mut action = fault.as_mut().filter(|_| found).and_then(|f| {
                 let dependent = f.moment == crate::fault::Moment::Dependent
                     && notice.is_some()
                     && crate::behind::reading(&self.watch.rmeta, &self.tree.pids());
                 f.due(&crate::fault::Seen {
-                    running: started.elapsed(),
+                    running: self.found_at.map_or(Duration::ZERO, |at| at.elapsed()),
                     since_notice: notice.map(|n| n.elapsed()),
                     linking: self.tree.has_descendants(),
                     dependent,
@@ -482,6 +487,7 @@ impl<'w> Watcher<'w> {
             let forced = action.is_some();
             if let Some(slot) = slot.as_deref() {
                 if action.is_none()
+                    && found
                     && (close || self.stopped.is_some() || checked.elapsed() >= PRESSURE_EVERY)
                 {
                     checked = Instant::now();
@@ -529,9 +535,16 @@ impl<'w> Watcher<'w> {
             self.external = true;
             self.root = pid;
             self.tree = sample::Tree::new(pid);
+            // What was sampled so far was the client's, not rustc's.
+            self.peak = 0;
+            self.rss_peak = 0;
+            self.samples.clear();
             if let Some(slot) = slot {
                 slot.set_child(pid);
             }
+        }
+        if self.found {
+            self.found_at = Some(Instant::now());
         }
     }
 

@@ -17,9 +17,11 @@
 //! - **The tool**, `cargo lowmem` (the `cargo-lowmem` binary; `cargo install lowmem_build`):
 //!   `preflight` prints the same report before any build, with the plan it would follow;
 //!   `build`, `check`, `test`, ... run cargo with itself as `RUSTC_WRAPPER`: each rustc starts
-//!   only when its expected peak fits, the newest gives way under pressure and is retried
-//!   alone, every rustc's measured peak goes into the store in the target directory (which
-//!   later estimates read first), and after an OOM kill it says which crate and what to change.
+//!   only when its expected peak fits, the newest gives way under pressure (stopped while memory
+//!   is tight, killed and retried alone when it runs out), every governed build under one memory
+//!   limit shares one queue, every rustc's measured peak goes into the store in the target
+//!   directory (which later estimates read first; behind sccache, the peak of the rustc its
+//!   server runs), and after an OOM kill it says which crate and what to change.
 //!   With `--report` it draws where the memory went (an HTML file under the target directory;
 //!   `cargo lowmem report <file>` redraws one). Building this crate as a dependency never builds
 //!   the binary.

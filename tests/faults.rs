@@ -123,3 +123,70 @@ fn a_rustc_stopped_at_any_moment_resumes_and_cargo_carries_on() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A rustc killed by something else than the governor or the OOM killer (here: this test) is
+/// not retried, and the post-mortem says so, without claiming an OOM kill.
+#[test]
+fn a_rustc_killed_from_outside_is_named_as_such() {
+    let dir = workspace();
+    let target = dir.join("target");
+    let child = isolated_command(LOWMEM, &dir, &target, &["lowmem", "build", "-j2"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let killed = loop {
+        assert!(started.elapsed().as_secs() < 60, "mid's rustc never seen");
+        if let Some(pid) = rustc_of("mid", &target) {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let status = std::process::Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status()
+                .unwrap();
+            break status.success();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(killed);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(!stderr.contains("Retrying"), "{stderr}");
+    assert!(
+        stderr.contains("error: cargo-lowmem: rustc compiling mid (it held ")
+            && stderr.contains("cargo-lowmem did not kill it: something else did"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The pid of a rustc compiling `krate` into `target`.
+fn rustc_of(krate: &str, target: &Path) -> Option<u32> {
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map_or(true, |c| c.trim() != "rustc")
+        {
+            continue;
+        }
+        let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let argv: Vec<String> = argv
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if argv
+            .windows(2)
+            .any(|w| w[0] == "--crate-name" && w[1] == krate)
+            && argv.iter().any(|a| a.starts_with(target.to_str().unwrap()))
+        {
+            return Some(pid);
+        }
+    }
+    None
+}

@@ -309,6 +309,10 @@ fn run_once(
 ) -> std::io::Result<Outcome> {
     let start_ms = crate::governor::now_ms();
     let started = Instant::now();
+    // getrusage's figures for children add up over every child waited for: an earlier run of
+    // this rustc (killed to make room) is taken out of the CPU time; the peak resident set is
+    // the largest of all, so after an earlier run the sampled peak stands in for it.
+    let before = sys::children().unwrap_or_default();
     let dies_with_us = watch.can_stop && sys::die_with_parent(&mut command);
     let mut child = command.stderr(Stdio::piped()).spawn()?;
     let pid = child.id();
@@ -345,7 +349,7 @@ fn run_once(
     let _ = forwarding.recv_timeout(FORWARD_GRACE);
     let status = status?;
     let watched = watched.unwrap_or_else(|| Watcher::new(pid, watch, false, false));
-    let own_usage = sys::children().unwrap_or_default();
+    let after = sys::children().unwrap_or_default();
     let usage = if watched.external {
         // The figures of what the wrapper waited for are the intermediary's, not rustc's.
         sys::ChildUsage {
@@ -354,7 +358,16 @@ fn run_once(
             cpu_us: watched.external_cpu_ms * 1000,
         }
     } else {
-        own_usage
+        let cpu_us = after.cpu_us.saturating_sub(before.cpu_us);
+        sys::ChildUsage {
+            max_rss_kib: if before.max_rss_kib > 0 {
+                watched.rss_peak
+            } else {
+                after.max_rss_kib
+            },
+            cpu_ms: cpu_us / 1000,
+            cpu_us,
+        }
     };
     Ok(Outcome {
         status,
@@ -561,12 +574,15 @@ impl<'w> Watcher<'w> {
                 self.stopped = Some(Instant::now());
                 if let Some(slot) = slot {
                     slot.set_stopped(true);
-                    let oldest = slot.oldest_other().unwrap_or_default();
+                    let when = match slot.oldest_other() {
+                        Some(oldest) => format!("when {oldest} finishes or memory allows"),
+                        None => "when memory allows".to_string(),
+                    };
                     slot.governor().event(
                         "stopped",
                         slot.krate(),
                         &format!(
-                            "~{} KiB held; memory is short: resumes when {oldest} finishes or memory allows",
+                            "~{} KiB held; memory is short: resumes {when}",
                             self.tree_anon()
                         ),
                     );

@@ -19,10 +19,10 @@
 //! | 10 | `cgu` | `-C codegen-units`, `-` for rustc's default |
 //! | 11 | `emit` | `link` when rustc produced an artifact, `metadata` for `cargo check` |
 //! | 12 | `anon_kib` | the peak anonymous memory (`RssAnon`) of rustc and the processes it started (the linker), summed, sampled while it ran: what the OOM killer is about |
-//! | 13 | `rss_kib` | `getrusage(RUSAGE_CHILDREN).ru_maxrss` after rustc exited: the largest resident set of rustc or a process it waited for, file-backed pages included |
+//! | 13 | `rss_kib` | `getrusage(RUSAGE_CHILDREN).ru_maxrss` after rustc exited: the largest resident set of rustc or a process it waited for, file-backed pages included (behind sccache's server, or for a rerun, the largest sampled resident set of rustc's process tree instead) |
 //! | 14 | `wall_ms` | how long it ran |
 //! | 15 | `cpu_ms` | user + system CPU time of rustc and what it waited for |
-//! | 16 | `status` | the exit code, or `sig<N>` when a signal ended it |
+//! | 16 | `status` | the exit code; `sig<N>` when a signal ended it; `oom-killed` when SIGKILL ended it while the kernel counted an OOM kill; `gave-way` when `cargo lowmem` killed it to make room (it ran again, alone: the next record); `hit` when it ran behind sccache and no rustc ran (the artifacts came from the cache). Only `0` is a measured peak |
 //! | 17 | `out_kib` | the size of what it wrote (the rlib, rmeta or binary) |
 //! | 18 | `hash` | the hash in the artifact's file name (`-C extra-filename` without its `-`, else `-C metadata`), which tells units apart and is how dependents name them |
 //! | 19 | `features` | the `--cfg feature="..."` names joined by `,` |
@@ -81,7 +81,7 @@ pub struct Record {
     pub wall_ms: u64,
     /// CPU time, ms.
     pub cpu_ms: u64,
-    /// The exit code, or `sig<N>`.
+    /// The exit code, or `sig<N>`, `oom-killed`, `gave-way` or `hit` (see the module docs).
     pub status: String,
     /// The size of the artifact written, KiB.
     pub out_kib: u64,
@@ -184,7 +184,8 @@ impl Record {
         })
     }
 
-    /// Whether rustc finished successfully (a killed or failed run says nothing of its peak).
+    /// Whether rustc finished successfully (a killed or failed run, or an sccache hit where no
+    /// rustc ran, says nothing of its peak).
     pub fn succeeded(&self) -> bool {
         self.status == "0"
     }

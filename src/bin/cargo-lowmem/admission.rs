@@ -84,8 +84,8 @@ pub fn reserved_kib(running: &[Running]) -> u64 {
 }
 
 /// Whether `me` may start now. It always may when nothing runs; nothing starts while a rustc
-/// is stopped to make room; a retry that must run alone waits for everything, and nothing starts
-/// beside it. Otherwise it must fit in what is free after the running rustcs' reservations and
+/// is stopped to make room; a retry that must run alone waits for everything, nothing that came
+/// after it starts before it, and nothing starts beside it. Otherwise it must fit in what is free after the running rustcs' reservations and
 /// the margin, and must not take the room of an older waiter that would fit.
 pub fn admit(me: &Waiting, running: &[Running], waiting: &[Waiting], room: Room) -> Decision {
     let heaviest = || {
@@ -110,6 +110,17 @@ pub fn admit(me: &Waiting, running: &[Running], waiting: &[Waiting], room: Room)
     }
     if me.alone {
         return Decision::Wait { behind: heaviest() };
+    }
+    // A retry that must run alone and came first goes first: nothing newer starts, so that what
+    // runs drains and it gets its turn (else a steady stream of crates would starve it).
+    if let Some(alone) = waiting
+        .iter()
+        .filter(|w| w.alone && w.pid != me.pid && (w.since_ms, w.pid) < (me.since_ms, me.pid))
+        .min_by_key(|w| (w.since_ms, w.pid))
+    {
+        return Decision::Wait {
+            behind: alone.krate.clone(),
+        };
     }
     if let Some(alone) = running.iter().find(|r| r.alone) {
         return Decision::Wait {
@@ -165,6 +176,10 @@ pub struct Pressure {
     pub soon_free_kib: u64,
     /// Free memory projected to the next relaxed check (about 300 ms ahead).
     pub later_free_kib: u64,
+    /// For a stopped rustc: the least free memory seen since it stopped, while the same rustcs
+    /// ran (page cache comes and goes; what is free only for a moment is not room to resume
+    /// into). Otherwise as `later_free_kib`.
+    pub settled_free_kib: u64,
     /// Under this (soon), rustcs are killed.
     pub kill_margin_kib: u64,
     /// Under this (later), the newest is stopped.
@@ -249,7 +264,8 @@ pub fn give_way(me: u32, running: &[Running], p: &Pressure, can_stop: bool) -> A
             .collect();
         let needs = growth_kib(mine).max(mine.current_kib);
         let left = p
-            .later_free_kib
+            .settled_free_kib
+            .min(p.later_free_kib)
             .saturating_sub(reserved_kib(&others))
             .saturating_sub(p.margin_kib);
         if !older_stopped && needs <= left {
@@ -310,6 +326,7 @@ mod tests {
         Pressure {
             soon_free_kib: soon * MIB,
             later_free_kib: later * MIB,
+            settled_free_kib: later * MIB,
             kill_margin_kib: 32 * MIB,
             stop_margin_kib: 128 * MIB,
             margin_kib: 64 * MIB,
@@ -406,6 +423,29 @@ mod tests {
     }
 
     #[test]
+    fn a_waiting_retry_is_not_overtaken_by_newer_crates() {
+        let core = running(1, "polars_core", 0, 1000, 900);
+        let mut retry = waiting(2, "polars_ops", 10, 900);
+        retry.alone = true;
+        let newer = waiting(3, "itoa", 20, 1);
+        let older = waiting(4, "serde", 5, 1);
+        let all = [retry.clone(), newer.clone(), older.clone()];
+        assert_eq!(
+            admit(&newer, std::slice::from_ref(&core), &all, room(64_000)),
+            Decision::Wait {
+                behind: "polars_ops".into()
+            }
+        );
+        // One that was waiting before the retry still goes.
+        assert_eq!(
+            admit(&older, std::slice::from_ref(&core), &all, room(64_000)),
+            Decision::Admit
+        );
+        // Once nothing runs, the retry starts.
+        assert_eq!(admit(&retry, &[], &all, room(10)), Decision::Admit);
+    }
+
+    #[test]
     fn nothing_starts_while_one_is_stopped() {
         let core = running(1, "polars_core", 0, 1000, 900);
         let mut ops = running(2, "polars_ops", 10, 300, 700);
@@ -496,6 +536,13 @@ mod tests {
         assert_eq!(
             give_way(11, &[a.clone(), b.clone()], &pressure(1000, 1000), true),
             Action::Resume
+        );
+        // 1000 free now, but only 500 at a check since it stopped: it stays stopped.
+        let mut p = pressure(1000, 1000);
+        p.settled_free_kib = 500 * MIB;
+        assert_eq!(
+            give_way(11, &[a.clone(), b.clone()], &p, true),
+            Action::Continue
         );
         // a finished: b is the oldest and resumes, however little is free.
         assert_eq!(

@@ -138,10 +138,16 @@ impl Governor {
                     }
                 }
             }
-            // The rules of the workspace cargo was started in (its working directory).
+            // The rules of the workspace cargo was started in: the manifest it found from its
+            // working directory, as it finds one (the nearest `Cargo.toml` upwards).
             let rules = fs::read_link(format!("/proc/{cargo}/cwd"))
                 .ok()
-                .map(|cwd| crate::rules::manifests(&cwd.join("Cargo.toml")))
+                .and_then(|cwd| {
+                    cwd.ancestors()
+                        .map(|d| d.join("Cargo.toml"))
+                        .find(|m| m.is_file())
+                })
+                .map(|manifest| crate::rules::manifests(&manifest))
                 .unwrap_or_default();
             prepare(
                 &dir,
@@ -299,11 +305,14 @@ impl Governor {
                             "~{} KiB until {behind}{} (~{} KiB) {}",
                             expected_kib,
                             if other_build { " of another build" } else { "" },
-                            heaviest.map_or(0, |r| r.expected_kib.max(r.current_kib)),
-                            if blocker.is_some_and(|b| b.state == State::Stopped) {
-                                "resumes"
-                            } else {
-                                "finishes"
+                            heaviest.map_or_else(
+                                || blocker.map_or(0, |b| b.expected_kib),
+                                |r| r.expected_kib.max(r.current_kib)
+                            ),
+                            match blocker.map(|b| b.state) {
+                                Some(State::Stopped) => "resumes",
+                                Some(State::Waiting) => "has run alone",
+                                _ => "finishes",
                             }
                         );
                         self.event("waiting", krate, &detail);
@@ -418,8 +427,8 @@ impl Slot<'_> {
 
     /// One pressure check: what this rustc does now (see `admission::give_way`), and whether
     /// memory is close to running out (then checks come at every sample, not every 250 ms).
-    /// `last` is the previous check's time and free memory; this check's replaces it.
-    pub fn check(&self, last: &mut Option<(Instant, u64)>, can_stop: bool) -> (Action, bool) {
+    /// `history` is what earlier checks saw; this check adds to it.
+    pub fn check(&self, history: &mut History, can_stop: bool) -> (Action, bool) {
         let Some(lock) = self.governor.pool.lock() else {
             return (Action::Continue, false);
         };
@@ -427,9 +436,23 @@ impl Slot<'_> {
         let (running, _) = split(&entries);
         let room = self.governor.room(&running);
         drop(lock);
-        let before = last.map(|(_, free)| free);
-        let elapsed_ms = last.map_or(0, |(at, _)| at.elapsed().as_millis() as u64);
-        *last = Some((Instant::now(), room.free_kib));
+        let before = history.last.map(|(_, free)| free);
+        let elapsed_ms = history
+            .last
+            .map_or(0, |(at, _)| at.elapsed().as_millis() as u64);
+        history.last = Some((Instant::now(), room.free_kib));
+        let settled = if self.entry.state == State::Stopped {
+            let mut pids: Vec<u32> = running.iter().map(|r| r.pid).collect();
+            pids.sort_unstable();
+            match &mut history.floor {
+                Some((same, floor)) if *same == pids => *floor = (*floor).min(room.free_kib),
+                other => *other = Some((pids, room.free_kib)),
+            }
+            history.floor.as_ref().map_or(room.free_kib, |(_, f)| *f)
+        } else {
+            history.floor = None;
+            room.free_kib
+        };
         let kill_margin = self.governor.kill_margin_kib;
         let stop_margin = kill_margin.saturating_mul(STOP_MARGINS);
         let soon = admission::projected_free_kib(before, room.free_kib, elapsed_ms, CLOSE_AHEAD_MS);
@@ -438,6 +461,7 @@ impl Slot<'_> {
         let pressure = Pressure {
             soon_free_kib: soon,
             later_free_kib: later,
+            settled_free_kib: settled,
             kill_margin_kib: kill_margin,
             stop_margin_kib: stop_margin,
             margin_kib: self.governor.margin_kib,
@@ -458,6 +482,16 @@ impl Slot<'_> {
             .min_by_key(|e| (e.since_ms, e.pid))
             .map(|e| e.krate.clone())
     }
+}
+
+/// What a rustc's earlier pressure checks saw.
+#[derive(Debug, Default)]
+pub struct History {
+    /// The last check's time and free memory (KiB).
+    last: Option<(Instant, u64)>,
+    /// While stopped: the wrappers running at the checks since it stopped (or since they last
+    /// changed), and the least free memory seen then (KiB).
+    floor: Option<(Vec<u32>, u64)>,
 }
 
 /// Looking ahead when checks are close together (every sample, at most 50 ms apart), ms: the
@@ -622,7 +656,7 @@ mod tests {
             .exists());
         assert!(mine.exists());
         assert_eq!(
-            slot.check(&mut None, true).0,
+            slot.check(&mut History::default(), true).0,
             Action::Continue,
             "alone, it never gives way"
         );

@@ -45,7 +45,8 @@ pub struct UnitRun {
     pub peak_anon_kib: u64,
     /// `ru_maxrss` after it exited.
     pub max_rss_kib: u64,
-    /// `0` (success), another exit code, or `sig<N>` (as the store).
+    /// `0` (success), another exit code, `sig<N>`, `oom-killed`, `gave-way` or `hit` (as the
+    /// store).
     pub status: String,
     /// CPU time the wrapper itself spent (starting, admission, waiting, sampling), ms.
     pub wrapper_cpu_ms: u64,

@@ -445,7 +445,7 @@ impl<'w> Watcher<'w> {
         // Short at first, so that a rustc of a few milliseconds is seen at all.
         let mut interval = 2;
         let mut checked = Instant::now();
-        let mut last = None;
+        let mut history = crate::governor::History::default();
         let mut close = false;
         let mut count: u32 = 0;
         let mut notice: Option<Instant> = None;
@@ -507,8 +507,9 @@ impl<'w> Watcher<'w> {
                     // Never stopped while it links: a linker left stopped if the wrapper died
                     // would hold its memory for ever (rustc dies with the wrapper; its children
                     // do not).
-                    let can_stop = self.can_stop && !self.tree.has_descendants() && !self.external;
-                    let (decided, tight) = slot.check(&mut last, can_stop);
+                    let can_stop =
+                        self.can_stop && !self.external && sample::children(self.root).is_empty();
+                    let (decided, tight) = slot.check(&mut history, can_stop);
                     close = tight;
                     action = Some(decided);
                     if self.stopped.is_some_and(|at| at.elapsed() > MAX_STOPPED) {

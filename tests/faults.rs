@@ -162,31 +162,9 @@ fn a_rustc_killed_from_outside_is_named_as_such() {
 
 /// The pid of a rustc compiling `krate` into `target`.
 fn rustc_of(krate: &str, target: &Path) -> Option<u32> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map_or(true, |c| c.trim() != "rustc")
-        {
-            continue;
-        }
-        let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let argv: Vec<String> = argv
-            .split(|&b| b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if argv
-            .windows(2)
-            .any(|w| w[0] == "--crate-name" && w[1] == krate)
-            && argv.iter().any(|a| a.starts_with(target.to_str().unwrap()))
-        {
-            return Some(pid);
-        }
-    }
-    None
+    let target = target.to_str()?;
+    common::processes()
+        .into_iter()
+        .find(|p| p.compiles(krate) && p.argv.iter().any(|a| a.starts_with(target)))
+        .map(|p| p.pid)
 }

@@ -46,8 +46,7 @@ impl Sccache {
         command
             .env("SCCACHE_DIR", &self.dir)
             .env("SCCACHE_SERVER_PORT", &self.port)
-            .env("SCCACHE_IDLE_TIMEOUT", "300")
-            .env_remove("SCCACHE_RECACHE");
+            .env("SCCACHE_IDLE_TIMEOUT", "300");
     }
 }
 
@@ -148,18 +147,16 @@ fn the_governor_measures_stops_and_kills_the_rustc_sccache_runs() {
     let dir = workspace();
     let sccache = Sccache::start(program, &dir);
     let (plain, cached) = (dir.join("target-plain"), dir.join("target-sccache"));
+    // A governed build that must finish: its output.
+    let build = |target: &Path, through: Option<&Sccache>, env: &[(&str, &str)]| {
+        let (ok, out) = lowmem(&dir, target, &["lowmem", "build", "-j2"], through, env);
+        assert!(ok, "{out}");
+        out
+    };
 
     // The same build without and with sccache (a cold cache): the same figure for `gen`.
-    let (ok, out) = lowmem(&dir, &plain, &["lowmem", "build", "-j2"], None, &[]);
-    assert!(ok, "{out}");
-    let (ok, out) = lowmem(
-        &dir,
-        &cached,
-        &["lowmem", "build", "-j2"],
-        Some(&sccache),
-        &[],
-    );
-    assert!(ok, "{out}");
+    build(&plain, None, &[]);
+    build(&cached, Some(&sccache), &[]);
     let without = records(&plain, "gen")[0].clone();
     let with = records(&cached, "gen")[0].clone();
     assert_eq!(with.status, "0");
@@ -178,14 +175,7 @@ fn the_governor_measures_stops_and_kills_the_rustc_sccache_runs() {
 
     // Warm: `gen` is a cache hit, recorded as one; the estimate does not take its figure.
     std::fs::remove_dir_all(cached.join("debug")).unwrap();
-    let (ok, out) = lowmem(
-        &dir,
-        &cached,
-        &["lowmem", "build", "-j2"],
-        Some(&sccache),
-        &[],
-    );
-    assert!(ok, "{out}");
+    build(&cached, Some(&sccache), &[]);
     let gen = records(&cached, "gen");
     assert_eq!(gen.len(), 2, "{gen:?}");
     assert_eq!(gen[1].status, "hit", "{gen:?}");
@@ -211,16 +201,12 @@ fn the_governor_measures_stops_and_kills_the_rustc_sccache_runs() {
         std::fs::write(&source, format!("{text}// change {n}\n")).unwrap();
         std::fs::remove_dir_all(cached.join("debug")).unwrap();
     };
-    let recache = [("LOWMEM_BUILD_FAULT", "gen:start:kill")];
     miss(1);
-    let (ok, out) = lowmem(
-        &dir,
+    let out = build(
         &cached,
-        &["lowmem", "build", "-j2"],
         Some(&sccache),
-        &recache,
+        &[("LOWMEM_BUILD_FAULT", "gen:start:kill")],
     );
-    assert!(ok, "{out}");
     assert!(out.contains("Retrying gen: killed to make room"), "{out}");
     let gen = records(&cached, "gen");
     let killed = &gen[gen.len() - 2];
@@ -243,18 +229,11 @@ fn the_governor_measures_stops_and_kills_the_rustc_sccache_runs() {
         }
         None
     });
-    let stop = [
-        ("SCCACHE_RECACHE", "1"),
-        ("LOWMEM_BUILD_FAULT", "gen:start:stop"),
-    ];
-    let (ok, out) = lowmem(
-        &dir,
+    let out = build(
         &cached,
-        &["lowmem", "build", "-j2"],
         Some(&sccache),
-        &stop,
+        &[("LOWMEM_BUILD_FAULT", "gen:start:stop")],
     );
-    assert!(ok, "{out}");
     assert!(
         out.contains("Stopped gen (") && out.contains("Resumed gen ("),
         "{out}"
@@ -272,41 +251,8 @@ fn the_governor_measures_stops_and_kills_the_rustc_sccache_runs() {
 
 /// The command line of the parent of a stopped rustc compiling `krate`, if one is stopped now.
 fn stopped_rustc(krate: &str) -> Option<Vec<String>> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        if !stat.contains("(rustc)") || fields.first() != Some(&"T") {
-            continue;
-        }
-        let argv = cmdline(pid);
-        if !argv
-            .windows(2)
-            .any(|w| w[0] == "--crate-name" && w[1] == krate)
-        {
-            continue;
-        }
-        return Some(cmdline(fields.get(1)?.parse().ok()?));
-    }
-    None
-}
-
-fn cmdline(pid: u32) -> Vec<String> {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .unwrap_or_default()
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect()
+    common::processes()
+        .into_iter()
+        .find(|p| p.state == 'T' && p.compiles(krate))
+        .map(|p| common::cmdline(p.parent))
 }

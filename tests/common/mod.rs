@@ -125,6 +125,62 @@ pub fn tool(name: &str) -> Option<PathBuf> {
     found
 }
 
+/// The processes running now: pid, short name (`/proc/<pid>/comm`), parent and command line.
+pub fn processes() -> Vec<Process> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let open = stat.find('(')?;
+            let close = stat.rfind(')')?;
+            let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+            Some(Process {
+                pid,
+                name: stat[open + 1..close].to_string(),
+                state: fields.first()?.chars().next()?,
+                parent: fields.get(1)?.parse().ok()?,
+                argv: cmdline(pid),
+            })
+        })
+        .collect()
+}
+
+/// One process, as [`processes`] saw it.
+#[derive(Debug, Clone)]
+pub struct Process {
+    pub pid: u32,
+    pub name: String,
+    /// `R`, `S`, `T` (stopped), `Z`, ...
+    pub state: char,
+    pub parent: u32,
+    pub argv: Vec<String>,
+}
+
+impl Process {
+    /// Whether it is rustc compiling `krate`.
+    pub fn compiles(&self, krate: &str) -> bool {
+        self.name == "rustc"
+            && self
+                .argv
+                .windows(2)
+                .any(|w| w[0] == "--crate-name" && w[1] == krate)
+    }
+}
+
+/// A process's command line; empty when it is gone.
+pub fn cmdline(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
 /// Writes `dir`'s Cargo.lock from what is in the local registry (no network).
 pub fn generate_lockfile(dir: &Path) {
     let lock = Command::new(env!("CARGO"))

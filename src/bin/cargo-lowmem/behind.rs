@@ -60,47 +60,31 @@ impl Wanted {
     /// The pid of a rustc compiling this unit anywhere on the machine (that this user can see),
     /// other than `exclude`.
     pub fn anywhere(&self, exclude: &[u32]) -> Option<u32> {
-        let entries = fs::read_dir("/proc").ok()?;
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if exclude.contains(&pid) {
-                continue;
-            }
-            // The short name first: a read of a few bytes, where the command line may be long.
-            let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            let comm = comm.trim_end();
-            if !(comm.starts_with("rustc") || comm.starts_with("clippy-driver")) {
-                continue;
-            }
-            if self.matches(&argv(pid)) {
-                return Some(pid);
-            }
-        }
-        None
+        compilers(exclude).find(|&pid| self.matches(&argv(pid)))
     }
+}
+
+/// The processes named like a compiler (`rustc...`, `clippy-driver`), other than `exclude`:
+/// the short name is read first, a few bytes, where a command line may be long.
+fn compilers(exclude: &[u32]) -> impl Iterator<Item = u32> + '_ {
+    fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(move |pid| !exclude.contains(pid))
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| {
+                let c = c.trim_end();
+                c.starts_with("rustc") || c.starts_with("clippy-driver")
+            })
+        })
 }
 
 /// Whether a rustc other than `exclude` is running with `rmeta` (a file name such as
 /// `libmid-0123.rmeta`) among its arguments: a dependent compiling against that metadata.
 pub fn reading(rmeta: &str, exclude: &[u32]) -> bool {
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return false;
-    };
-    entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| !exclude.contains(pid))
-        .filter(|pid| {
-            fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim_end().starts_with("rustc"))
-        })
-        .any(|pid| argv(pid).iter().any(|a| a.ends_with(rmeta)))
+    compilers(exclude).any(|pid| argv(pid).iter().any(|a| a.ends_with(rmeta)))
 }
 
 /// A process's command line; empty when it is gone.

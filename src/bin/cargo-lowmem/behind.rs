@@ -9,25 +9,26 @@
 //! arguments to hash the sources (`--emit dep-info -o <tmp>/deps.d`) and to ask for the output
 //! names (`--print file-names`): those are not the compile, and are passed over.
 
+use crate::unit::Unit;
 use std::fs;
+use std::path::PathBuf;
 
-/// What a unit's rustc has on its command line.
+/// What names a unit's rustc on its command line, read as the wrapper reads cargo's arguments
+/// ([`Unit::from_args`], which passes over probes such as sccache's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Wanted {
     krate: String,
     metadata: String,
-    out_dir: Option<String>,
+    out_dir: Option<PathBuf>,
 }
 
 impl Wanted {
-    /// From the arguments cargo gave the wrapper; `None` without a crate name and a
-    /// `-C metadata` (nothing tells the unit apart then).
-    pub fn from_args(args: &[String]) -> Option<Wanted> {
-        let parsed = Parsed::of(args.iter().map(String::as_str));
-        Some(Wanted {
-            krate: parsed.krate?,
-            metadata: parsed.metadata?,
-            out_dir: parsed.out_dir,
+    /// The unit's; `None` without a `-C metadata` (nothing tells the unit apart then).
+    pub fn of(unit: &Unit) -> Option<Wanted> {
+        (!unit.hash.is_empty()).then(|| Wanted {
+            krate: unit.krate.clone(),
+            metadata: unit.hash.clone(),
+            out_dir: unit.out_dir.clone(),
         })
     }
 
@@ -42,14 +43,14 @@ impl Wanted {
         if !(name.starts_with("rustc") || name.starts_with("clippy-driver")) {
             return false;
         }
-        let parsed = Parsed::of(args.iter().map(String::as_str));
-        !parsed.probe
-            && parsed.krate.as_deref() == Some(self.krate.as_str())
-            && parsed.metadata.as_deref() == Some(self.metadata.as_str())
-            && match (&self.out_dir, &parsed.out_dir) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
+        Unit::from_args(args).is_some_and(|unit| {
+            unit.krate == self.krate
+                && unit.hash == self.metadata
+                && match (&self.out_dir, &unit.out_dir) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                }
+        })
     }
 
     /// The pid of a process compiling this unit among `pids`.
@@ -100,55 +101,6 @@ fn argv(pid: u32) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The three arguments that name a unit, and whether the run is a probe, not the compile
-/// (`--print`, `-o`, or `--emit` with neither metadata nor link).
-#[derive(Default)]
-struct Parsed {
-    krate: Option<String>,
-    metadata: Option<String>,
-    out_dir: Option<String>,
-    probe: bool,
-}
-
-impl Parsed {
-    fn of<'a>(args: impl Iterator<Item = &'a str>) -> Parsed {
-        let mut parsed = Parsed::default();
-        let mut args = args.peekable();
-        while let Some(arg) = args.next() {
-            let mut take = |flag: &str| -> Option<String> {
-                if arg == flag {
-                    args.peek().map(|v| v.to_string())
-                } else {
-                    arg.strip_prefix(flag)?
-                        .strip_prefix('=')
-                        .map(str::to_string)
-                }
-            };
-            if let Some(v) = take("--crate-name") {
-                parsed.krate = Some(v);
-            } else if let Some(v) = take("--out-dir") {
-                parsed.out_dir = Some(v);
-            } else if let Some(v) = take("-C").or_else(|| take("--codegen")) {
-                if let Some(hash) = v.strip_prefix("metadata=") {
-                    parsed.metadata = Some(hash.to_string());
-                }
-            } else if let Some(hash) = arg.strip_prefix("-Cmetadata=") {
-                parsed.metadata = Some(hash.to_string());
-            } else if let Some(emit) = take("--emit") {
-                if !emit
-                    .split(',')
-                    .any(|e| e.starts_with("link") || e.starts_with("metadata"))
-                {
-                    parsed.probe = true;
-                }
-            } else if arg == "-o" || arg == "--print" || arg.starts_with("--print=") {
-                parsed.probe = true;
-            }
-        }
-        parsed
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,7 +120,7 @@ mod tests {
              -C metadata=55d0b505ed708f8e -C extra-filename=-66e8334f2d71fe16 \
              --out-dir /tmp/scc/p/target/debug/deps -L dependency=/tmp/scc/p/target/debug/deps",
         );
-        let wanted = Wanted::from_args(&cargo).unwrap();
+        let wanted = Wanted::of(&Unit::from_args(&cargo).unwrap()).unwrap();
         let server = words(
             "/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu/bin/rustc --crate-name p \
              --edition=2024 src/lib.rs --error-format json --json \
@@ -209,7 +161,8 @@ mod tests {
             .collect();
         assert!(!wanted.matches(&names));
         assert!(!wanted.matches(&[]));
-        assert_eq!(Wanted::from_args(&words("-vV")), None);
+        let no_hash = Unit::from_args(&words("--crate-name p --crate-type lib")).unwrap();
+        assert_eq!(Wanted::of(&no_hash), None);
     }
 
     /// A real rustc started elsewhere is found by its arguments, and this process is not.
@@ -234,7 +187,7 @@ mod tests {
             .arg(dir.join("lib.rs"))
             .spawn()
             .unwrap();
-        let wanted = Wanted::from_args(&args).unwrap();
+        let wanted = Wanted::of(&Unit::from_args(&args).unwrap()).unwrap();
         let started = std::time::Instant::now();
         let mut found = None;
         while found.is_none() && started.elapsed().as_secs() < 10 {

@@ -36,7 +36,8 @@ pub struct Unit {
 
 impl Unit {
     /// The unit compiled by `args` (rustc's arguments, without the rustc path), or `None` for a
-    /// probe such as `rustc -vV` or `--print`, which is not a compilation to measure.
+    /// probe such as `rustc -vV` or `--print`, which is not a compilation to measure (nor are
+    /// the runs sccache's server makes before a compile: `--emit dep-info -o <file>`).
     pub fn from_args(args: &[String]) -> Option<Unit> {
         let mut unit = Unit {
             opt: "0".into(),
@@ -70,6 +71,14 @@ impl Unit {
             } else if let Some(v) = value("--out-dir") {
                 unit.out_dir = Some(PathBuf::from(v));
             } else if let Some(v) = value("--emit") {
+                // Neither metadata nor an artifact (sccache hashing sources with
+                // `--emit dep-info`): not a compilation.
+                if !v
+                    .split(',')
+                    .any(|e| e.starts_with("link") || e.starts_with("metadata"))
+                {
+                    return None;
+                }
                 if !v.split(',').any(|e| e.starts_with("link")) {
                     unit.emit = "metadata".into();
                 }
@@ -90,7 +99,9 @@ impl Unit {
                 codegen(&mut unit, v);
             } else if arg == "--test" {
                 test = true;
-            } else if arg == "--print" || arg.starts_with("--print=") || arg == "-vV" {
+            } else if arg == "--print" || arg.starts_with("--print=") || arg == "-vV" || arg == "-o"
+            {
+                // A probe, or output to one named file (never cargo's units).
                 return None;
             }
             i += 1;
@@ -271,6 +282,25 @@ mod tests {
             None
         );
         assert_eq!(Unit::from_args(&args("--print sysroot")), None);
+        // sccache's server, before the compile: hashing the sources, asking for the outputs.
+        assert_eq!(
+            Unit::from_args(&args(
+                "--crate-name p --emit dep-info -C metadata=1 --out-dir /t -o /tmp/s/deps.d"
+            )),
+            None
+        );
+        assert_eq!(
+            Unit::from_args(&args(
+                "--crate-name p --emit dep-info -C metadata=1 --out-dir /t"
+            )),
+            None
+        );
+        assert_eq!(
+            Unit::from_args(&args(
+                "--crate-name p --emit dep-info,metadata,link --print file-names -C metadata=1"
+            )),
+            None
+        );
         assert_eq!(Unit::from_args(&[]), None);
     }
 }

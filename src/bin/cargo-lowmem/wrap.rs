@@ -82,7 +82,7 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
     });
     // Behind a wrapper such as sccache, rustc may run elsewhere: it is looked for by its
     // arguments.
-    let wanted = inner.as_ref().and_then(|_| Wanted::from_args(&text));
+    let wanted = inner.as_ref().and_then(|_| Wanted::of(&unit));
     let watch = Watch {
         wanted: wanted.as_ref(),
         rmeta: format!("lib{}{}.rmeta", unit.krate, unit.extra_filename),

@@ -38,16 +38,23 @@ fn maturin_build_and_develop_are_governed() {
         return;
     }
 
+    // `cargo lowmem exec -- maturin build`, which must finish with no more OOM kills than
+    // `kills`: its stderr.
+    let governed_build = |kills: u64| {
+        let (ok, stderr) = cgroup.run(
+            &dir,
+            &target,
+            LOWMEM,
+            &["lowmem", "exec", "--", maturin, "build"],
+        );
+        assert!(ok, "{stderr}");
+        assert!(stderr.contains("Built wheel"), "{stderr}");
+        assert_eq!(cgroup.oom_kills(), kills, "{stderr}");
+        stderr
+    };
+
     // From clean, governed, with the heavy crates still light: pyo3 and the rest are built.
-    let (ok, stderr) = cgroup.run(
-        &dir,
-        &target,
-        LOWMEM,
-        &["lowmem", "exec", "--", maturin, "build"],
-    );
-    assert!(ok, "{stderr}");
-    assert!(stderr.contains("Built wheel"), "{stderr}");
-    assert_eq!(cgroup.oom_kills(), 0, "{stderr}");
+    governed_build(0);
 
     // Now heavy: both crates are all that is left to build, so cargo starts them together.
     for c in ["a", "b"] {
@@ -64,15 +71,7 @@ fn maturin_build_and_develop_are_governed() {
     let kills = cgroup.oom_kills();
 
     // Governed: one after the other.
-    let (ok, stderr) = cgroup.run(
-        &dir,
-        &target,
-        LOWMEM,
-        &["lowmem", "exec", "--", maturin, "build"],
-    );
-    assert!(ok, "{stderr}");
-    assert_eq!(cgroup.oom_kills(), kills, "{stderr}");
-    assert!(stderr.contains("Built wheel"), "{stderr}");
+    let stderr = governed_build(kills);
     let wheels = std::fs::read_dir(target.join("wheels")).unwrap().count();
     assert_eq!(wheels, 1);
     let records = lowmem_build::store::read(&lowmem_build::store::path_in(&target));

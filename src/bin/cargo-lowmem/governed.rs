@@ -125,8 +125,8 @@ impl Setup {
         };
         let margin = MARGIN_KIB.max((scale as f64 * MARGIN_SHARE) as u64);
         let kill_margin = KILL_MARGIN_KIB.max((scale as f64 * KILL_MARGIN_SHARE) as u64);
-        let scale = plan_scale();
-        let scaled = |kib: u64| (kib as f64 * scale) as u64;
+        let plan_scale = plan_scale();
+        let scaled = |kib: u64| (kib as f64 * plan_scale) as u64;
         let plan: Vec<(String, String, bool, u64)> = report
             .estimate
             .as_ref()

@@ -582,7 +582,6 @@ mod tests {
         });
         // An entry being written is not an entry (nor garbage to remove).
         let pool = Pool::at(&dir);
-        fs::create_dir_all(dir.join("units")).unwrap();
         fs::write(dir.join("units").join("123.4.tmp"), "garbage").unwrap();
         assert!(pool.entries().is_empty());
         assert!(dir.join("units").join("123.4.tmp").exists());

@@ -115,19 +115,21 @@ impl Pool {
     /// The pool of the memory limit this process is under (see the module docs), or `own` (a
     /// build's private directory) where none can be had.
     pub fn shared_or(own: &Path) -> Pool {
+        let made = |dir: &Path| fs::create_dir_all(dir.join("units")).is_ok();
         let dir = base()
-            .and_then(|base| {
-                let dir = base.join(key());
-                fs::create_dir_all(dir.join("units")).ok()?;
-                Some(dir)
-            })
-            .unwrap_or_else(|| own.to_path_buf());
+            .map(|base| base.join(key()))
+            .filter(|dir| made(dir))
+            .unwrap_or_else(|| {
+                made(own);
+                own.to_path_buf()
+            });
         Pool { dir }
     }
 
     /// The pool in `dir`.
     #[cfg(test)]
     pub fn at(dir: &Path) -> Pool {
+        let _ = fs::create_dir_all(dir.join("units"));
         Pool {
             dir: dir.to_path_buf(),
         }
@@ -135,7 +137,6 @@ impl Pool {
 
     /// Takes the pool's lock, held until the file is dropped; `None` when it cannot be had.
     pub fn lock(&self) -> Option<File> {
-        fs::create_dir_all(self.dir.join("units")).ok()?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)

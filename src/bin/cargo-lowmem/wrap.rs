@@ -108,9 +108,10 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
             }
         };
         drop(slot);
-        let killed = signal(outcome.status) == Some(9)
-            || (outcome.external && !outcome.status.success() && outcome.vanished);
-        let ended = if outcome.gave_way {
+        // Behind sccache's server the client fails when its rustc is killed; it is not killed.
+        let killed =
+            signal(outcome.status) == Some(9) || (outcome.external && !outcome.status.success());
+        let ended = if outcome.gave_way && !outcome.status.success() {
             Ended::GaveWay
         } else if killed && oom_kills() > kills_before {
             Ended::OomKilled
@@ -151,7 +152,9 @@ pub fn run(rustc: OsString, args: Vec<OsString>) -> i32 {
                     &format!("{} KiB at its last sample", outcome.anon_kib),
                 );
             }
-            if !alone && matches!(ended, Ended::GaveWay | Ended::OomKilled) {
+            // The governor's own kill is always run again (it must never fail the build); an
+            // OOM kill once, alone.
+            if ended == Ended::GaveWay || (ended == Ended::OomKilled && !alone) {
                 alone = true;
                 let when = if outcome.announced {
                     "after its metadata was announced"
@@ -279,8 +282,6 @@ struct Outcome {
     external: bool,
     /// Behind another wrapper: rustc was found at all.
     found: bool,
-    /// The rustc found outside the tree was gone before the wrapper's child ended.
-    vanished: bool,
     /// Its memory over time, under `cargo lowmem build --report`.
     samples: Vec<crate::timeline::Sample>,
     /// CPU time of the sampler thread (sampling and pressure checks), µs.
@@ -337,7 +338,14 @@ fn run_once(
     let (status, watched) = std::thread::scope(|scope| {
         let sampler = scope.spawn(|| {
             let mut watcher = Watcher::new(pid, watch, dies_with_us, keep_timeline);
-            watcher.watch(&done, slot, replay, fault);
+            let watched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                watcher.watch(&done, slot, replay, fault)
+            }));
+            if watched.is_err() && watcher.stopped.is_some() {
+                // Our own logic failed with rustc stopped: it runs on as if we were not there
+                // (else the wait below would never end).
+                signal_tree(watcher.root, sys::Signal::Cont);
+            }
             watcher
         });
         let status = child.wait();
@@ -378,8 +386,7 @@ fn run_once(
         gave_way: watched.gave_way,
         announced: replay.metadata_announced(),
         external: watched.external,
-        found: watched.found,
-        vanished: watched.vanished,
+        found: watched.found_at.is_some(),
         samples: watched.samples,
         sampler_us: watched.sampler_us,
     })
@@ -391,11 +398,11 @@ struct Watcher<'w> {
     /// The root of the sampled tree: the wrapper's child, or rustc found elsewhere.
     root: u32,
     tree: sample::Tree,
-    found: bool,
     /// When rustc was found (the start, unless it runs behind another wrapper).
     found_at: Option<Instant>,
+    /// rustc is not in the wrapper's own tree (sccache's server runs it).
     external: bool,
-    vanished: bool,
+    /// It may be stopped: the wrapper's own child, made to die with it.
     can_stop: bool,
     keep_timeline: bool,
     peak: u64,
@@ -413,10 +420,8 @@ impl<'w> Watcher<'w> {
             watch,
             root: pid,
             tree: sample::Tree::new(pid),
-            found: watch.wanted.is_none(),
             found_at: watch.wanted.is_none().then(Instant::now),
             external: false,
-            vanished: false,
             can_stop,
             keep_timeline,
             peak: 0,
@@ -453,10 +458,8 @@ impl<'w> Watcher<'w> {
             let find = count % sample::FIND_EVERY == 0 || fault.is_some();
             count = count.wrapping_add(1);
             let memory = self.tree.sample(find);
-            if !self.found {
+            if self.found_at.is_none() {
                 self.look_behind(slot.as_deref_mut());
-            } else if self.external && memory.rss_kib == 0 {
-                self.vanished = true;
             }
             if self.external {
                 if let Some(cpu) = sample::cpu_ms(self.root) {
@@ -485,7 +488,7 @@ impl<'w> Watcher<'w> {
             }
             // Behind a wrapper, until rustc is found there is nothing to act on: the client
             // holds a few MiB, and killing it would leave sccache's compile running.
-            let found = self.found;
+            let found = self.found_at.is_some();
             let mut action = fault.as_mut().filter(|_| found).and_then(|f| {
                 let dependent = f.moment == crate::fault::Moment::Dependent
                     && notice.is_some()
@@ -507,8 +510,7 @@ impl<'w> Watcher<'w> {
                     // Never stopped while it links: a linker left stopped if the wrapper died
                     // would hold its memory for ever (rustc dies with the wrapper; its children
                     // do not).
-                    let can_stop =
-                        self.can_stop && !self.external && sample::children(self.root).is_empty();
+                    let can_stop = self.can_stop && sample::children(self.root).is_empty();
                     let (decided, tight) = slot.check(&mut history, can_stop);
                     close = tight;
                     action = Some(decided);
@@ -543,9 +545,9 @@ impl<'w> Watcher<'w> {
         };
         let own = sample::descendants(self.root);
         if wanted.among(&own).is_some() {
-            self.found = true;
+            self.found_at = Some(Instant::now());
         } else if let Some(pid) = wanted.anywhere(&own) {
-            self.found = true;
+            self.found_at = Some(Instant::now());
             self.external = true;
             self.root = pid;
             self.tree = sample::Tree::new(pid);
@@ -556,9 +558,6 @@ impl<'w> Watcher<'w> {
             if let Some(slot) = slot {
                 slot.set_child(pid);
             }
-        }
-        if self.found {
-            self.found_at = Some(Instant::now());
         }
     }
 
@@ -584,7 +583,7 @@ impl<'w> Watcher<'w> {
                         slot.krate(),
                         &format!(
                             "~{} KiB held; memory is short: resumes {when}",
-                            self.tree_anon()
+                            sample::tree_anon_kib(self.root)
                         ),
                     );
                 }
@@ -603,10 +602,6 @@ impl<'w> Watcher<'w> {
             }
             _ => {}
         }
-    }
-
-    fn tree_anon(&self) -> u64 {
-        sample::tree_anon_kib(self.root)
     }
 }
 

@@ -257,16 +257,16 @@ pub fn give_way(me: u32, running: &[Running], p: &Pressure, can_stop: bool) -> A
         let older_stopped = running
             .iter()
             .any(|r| r.stopped && r.pid != me && age(r) < age(mine));
-        let others: Vec<Running> = running
+        let others: u64 = running
             .iter()
             .filter(|r| r.pid != me && !r.stopped)
-            .cloned()
-            .collect();
+            .map(growth_kib)
+            .sum();
         let needs = growth_kib(mine).max(mine.current_kib);
         let left = p
             .settled_free_kib
             .min(p.later_free_kib)
-            .saturating_sub(reserved_kib(&others))
+            .saturating_sub(others)
             .saturating_sub(p.margin_kib);
         if !older_stopped && needs <= left {
             return Action::Resume;

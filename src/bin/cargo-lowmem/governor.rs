@@ -473,7 +473,7 @@ impl Slot<'_> {
         (action, close)
     }
 
-    /// The crates that run beside this one, oldest first, for the events.
+    /// The oldest crate running (or stopped) beside this one, for the events.
     pub fn oldest_other(&self) -> Option<String> {
         let entries = self.governor.pool.entries();
         entries
